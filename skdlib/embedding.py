@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
 from tqdm.auto import tqdm
@@ -90,7 +91,11 @@ class EmbeddingConfig:
 
 
 class SemanticVectors(nn.Module):
-    """One trainable ``(C_l, K)`` matrix per layer, randomly initialised (standard normal).
+    """One trainable ``(C_l, K)`` matrix per layer, initialised uniformly on the unit sphere.
+
+    The paper only says "randomly initialise". Only directions matter to the cosine, and unit rows
+    make the paper's learning rate of 0.1 a step of sensible size (the gradient of a cosine scales
+    as ``1 / |s|``).
 
     Layer names may contain dots (``"layer4.1.conv2"``), so the matrices live in a
     ``ParameterList`` in the order of :attr:`layer_names`; index by name with ``vectors[name]``.
@@ -110,7 +115,7 @@ class SemanticVectors(nn.Module):
         self.dim = int(dim)
         generator = torch.Generator().manual_seed(seed)
         self.matrices = nn.ParameterList(
-            nn.Parameter(torch.randn(c, self.dim, generator=generator))
+            nn.Parameter(F.normalize(torch.randn(c, self.dim, generator=generator), dim=1))
             for c in self.channels.values()
         )
 
@@ -137,7 +142,8 @@ class Callback:
         """Called after each optimiser step; ``loss`` is a detached scalar tensor."""
 
     def on_epoch_end(self, trainer: EmbeddingTrainer, epoch: int, logs: dict[str, float]) -> None:
-        """Called after each epoch (1-based) has been checkpointed; ``logs`` has loss and lr."""
+        """Called after each epoch (1-based), before its checkpoint is written (so the callback's
+        ``state_dict`` includes this epoch); ``logs`` has the epoch's mean loss and its lr."""
 
     def on_train_end(self, trainer: EmbeddingTrainer) -> None:
         """Called once after the last epoch."""
@@ -210,7 +216,10 @@ class EmbeddingTrainer:
 
     # -- set-up ---------------------------------------------------------------------------------
     def _setup(self, loader: Iterable) -> tuple[torch.optim.Optimizer, Any]:
-        sample = _batch_images(next(iter(loader)))
+        first = next(iter(loader), None)
+        if first is None:
+            raise ValueError("the data loader yielded no batches")
+        sample = _batch_images(first)
         self.input_shape = tuple(int(s) for s in sample.shape[1:])
         self.model.to(self.device)
         channels = layer_channels(self.model, self.layers, self.input_shape)
@@ -325,11 +334,11 @@ class EmbeddingTrainer:
                 self.epoch = epoch
                 for key, value in zip(self.history, (epoch, mean_loss, lr, seconds), strict=True):
                     self.history[key].append(value)
-                if ckpt is not None:
-                    self._save_checkpoint(ckpt, optimizer, scheduler, callbacks)
                 epochs.set_postfix(loss=f"{mean_loss:.5f}", lr=f"{lr:.3g}")
                 for cb in callbacks:
                     cb.on_epoch_end(self, epoch, {"loss": mean_loss, "lr": lr})
+                if ckpt is not None:
+                    self._save_checkpoint(ckpt, optimizer, scheduler, callbacks)
             for cb in callbacks:
                 cb.on_train_end(self)
         finally:
@@ -464,7 +473,7 @@ class NeuronEmbedding:
         return self.vectors[layer].double().numpy()
 
     def _check_unit(self, layer: str, unit: int) -> None:
-        c = self.vectors[layer].shape[0]
+        c = self._layer(layer).shape[0]
         if not 0 <= unit < c:
             raise IndexError(f"layer {layer!r} has units 0..{c - 1}, got {unit}")
 

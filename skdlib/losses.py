@@ -128,7 +128,7 @@ class _ActivationRelationCE(torch.autograd.Function):
         coef = grad_loss / (b * c)
         # softmax = exp(logit - max) * exp(max - lse); fold the loss coefficient into that factor.
         factor = (row_max.squeeze(-1) - lse).exp_().mul_(coef)
-        grad_z = expd.mul_(factor.unsqueeze(-1)).sub_(p.to(expd.dtype) * coef)
+        grad_z = torch.mul(expd, factor.unsqueeze(-1)).sub_(p.to(expd.dtype) * coef)
         return _cosine_backward(x, z, u, 1.0 / ctx.tau, grad_z), None, None, None
 
 
@@ -295,10 +295,10 @@ def embedding_loss(
 ) -> torch.Tensor:
     """Neuron-embedding loss of one layer (paper Eq. 1).
 
-    Target ``p_b = h(D_A[b])`` from the activations (no gradient); prediction ``q = h(D_S)`` from the
-    semantic vectors, shared by every sample; the loss is ``mean_b CE(p_b, q)``. Gradient reaches
-    ``vectors`` only. Memory stays bounded for wide layers: targets are formed ``max_chunk_bytes`` at
-    a time (see :func:`activation_target`).
+    Target ``p_b = h(D_A[b])`` from the activations (no gradient); prediction ``q = h(D_S)`` from
+    the semantic vectors, shared by every sample; the loss is ``mean_b CE(p_b, q)``. Gradient
+    reaches ``vectors`` only. Memory stays bounded for wide layers: the targets are formed
+    ``max_chunk_bytes`` at a time (see :func:`activation_target`).
 
     Args:
         activation: ``(B, C, H, W)`` activations of a frozen network's layer.
@@ -331,9 +331,9 @@ def skd_loss(
 ) -> torch.Tensor:
     """Static knowledge-distillation loss of one layer (paper Eq. 2).
 
-    Target ``p = h(D_S)`` from the teacher's frozen vectors (a constant ``(C, C)`` matrix, no teacher
-    forward pass); prediction ``q_b = h(D_A[b])`` from the student's activations; the loss is
-    ``mean_b CE(p, q_b)``. Gradient reaches the activations only.
+    Target ``p = h(D_S)`` from the teacher's frozen vectors (a constant ``(C, C)`` matrix, no
+    teacher forward pass); prediction ``q_b = h(D_A[b])`` from the student's activations; the loss
+    is ``mean_b CE(p, q_b)``. Gradient reaches the activations only.
 
     Args:
         activation: ``(B, C, H, W)`` student activations of one layer.

@@ -1,0 +1,288 @@
+"""skdlib.embedding: training recovers planted structure, artifacts round-trip, resume is exact."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from skdlib.embedding import (
+    Callback,
+    EmbeddingConfig,
+    EmbeddingTrainer,
+    NeuronEmbedding,
+    SemanticVectors,
+)
+
+GROUPS = 8
+
+
+def planted_model(groups: int = GROUPS, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
+    """A 1x1 conv + ReLU whose 2*groups channels are scaled copies of ``groups`` inputs.
+
+    Channel k copies input ``owner[k]``; every input feeds exactly two channels, so channels come
+    in pairs with identical maps (cosine 1), and channels of different groups are never co-active
+    on the data below (cosine 0).
+    """
+    g = torch.Generator().manual_seed(seed)
+    c = 2 * groups
+    owner = torch.randperm(c, generator=g) % groups
+    conv = nn.Conv2d(groups, c, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[torch.arange(c), owner, 0, 0] = torch.rand(c, generator=g) + 0.5
+    return nn.Sequential(conv, nn.ReLU()), owner
+
+
+def planted_data(n: int, groups: int = GROUPS, size: int = 8, seed: int = 1) -> torch.Tensor:
+    """Images whose every pixel belongs to exactly one group (one-hot), positive intensity."""
+    g = torch.Generator().manual_seed(seed)
+    region = torch.randint(0, groups, (n, size, size), generator=g)
+    x = nn.functional.one_hot(region, groups).permute(0, 3, 1, 2).float()
+    return x * (torch.rand(n, 1, size, size, generator=g) + 0.5)
+
+
+def loader(n: int = 256, batch_size: int = 64) -> DataLoader:
+    targets = torch.zeros(n, dtype=torch.long)
+    return DataLoader(TensorDataset(planted_data(n), targets), batch_size=batch_size, shuffle=True)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    model, owner = planted_model()
+    trainer = EmbeddingTrainer(
+        model, ["1"], EmbeddingConfig(epochs=30), model_name="planted", data_info={"name": "x"}
+    )
+    return trainer.fit(loader(), progress=False), owner, trainer
+
+
+def test_trained_embedding_recovers_planted_pairs(trained):
+    emb, owner, _ = trained
+    for unit in range(2 * GROUPS):
+        (best, cos), *_ = emb.nearest("1", unit, k=3)
+        assert owner[best] == owner[unit], f"unit {unit}: nearest {best} is not its copy"
+        # the copy is clearly closer than any never-co-active channel
+        others = [c for u, c in emb.nearest("1", unit, k=2 * GROUPS - 1) if owner[u] != owner[unit]]
+        assert cos > max(others) + 0.2
+
+
+def test_loss_falls_and_history_is_recorded(trained):
+    emb, _, _ = trained
+    history = emb.meta["history"]
+    assert history["epoch"] == list(range(1, 31))
+    assert history["loss"][-1] < history["loss"][0] - 0.03
+    # step decay at 50/75/90 % of 30 epochs: lr 0.1 until epoch 15, then 0.01, 0.001, 1e-4
+    assert history["lr"][14] == pytest.approx(0.1) and history["lr"][15] == pytest.approx(0.01)
+    assert history["lr"][-1] == pytest.approx(1e-4)
+
+
+def test_metadata_is_complete(trained):
+    emb, _, _ = trained
+    meta = emb.meta
+    assert meta["model_name"] == "planted"
+    assert meta["layers"] == ["1"] and meta["channels"] == {"1": 2 * GROUPS}
+    assert meta["dim"] == 16 and meta["tau"] == 1.0 and meta["exclude_diagonal"] is False
+    assert meta["input_shape"] == [GROUPS, 8, 8]
+    assert meta["data"] == {"name": "x", "batch_size": 64, "n_samples": 256}
+    assert meta["training"]["lr"] == 0.1 and meta["training"]["momentum"] == 0.9
+    assert meta["training"]["weight_decay"] == 5e-4 and meta["training"]["epochs_done"] == 30
+    assert "library_version" in meta
+    assert emb.vectors["1"].shape == (2 * GROUPS, 16)
+
+
+def test_frozen_model_is_untouched(trained):
+    _, _, trainer = trained
+    model = trainer.model
+    fresh, _ = planted_model()
+    for a, b in zip(model.parameters(), fresh.parameters(), strict=True):
+        assert torch.equal(a, b) and a.requires_grad
+
+
+def test_save_load_round_trip(trained, tmp_path):
+    emb, _, trainer = trained
+    path = emb.save(tmp_path / "sub" / "embedding.pt")
+    back = NeuronEmbedding.load(path, model=trainer.model)
+    assert back.meta == emb.meta
+    assert back.layers == emb.layers
+    assert all(torch.equal(back.vectors[k], emb.vectors[k]) for k in emb.vectors)
+    assert back.nearest("1", 3) == emb.nearest("1", 3)
+    assert not list(tmp_path.joinpath("sub").glob("*.tmp"))
+
+
+def test_loading_against_a_different_model_is_a_clear_error(trained, tmp_path):
+    emb, _, _ = trained
+    path = emb.save(tmp_path / "embedding.pt")
+    wider = nn.Sequential(nn.Conv2d(GROUPS, 3 * GROUPS, 1), nn.ReLU())
+    with pytest.raises(ValueError, match=r"layer '1': model has 24 channels, embedding has 16"):
+        NeuronEmbedding.load(path, model=wider)
+    other = nn.Sequential(nn.Conv2d(GROUPS, 2 * GROUPS, 1))
+    with pytest.raises(ValueError, match=r"learned for planted layers \['1'\]"):
+        NeuronEmbedding.load(path, model=other)
+
+
+def test_loading_a_wrong_file_names_it(tmp_path):
+    missing = tmp_path / "nope.pt"
+    with pytest.raises(FileNotFoundError, match="nope.pt"):
+        NeuronEmbedding.load(missing)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="junk.pt"):
+        NeuronEmbedding.load(junk)
+    torch.save({"format": "other"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a neuron-embedding artifact"):
+        NeuronEmbedding.load(tmp_path / "other.pt")
+
+
+# ---------------------------------------------------------------- queries vs brute force
+
+
+def brute_cosines(vectors: torch.Tensor, query: torch.Tensor) -> list[float]:
+    return [
+        float(torch.dot(v.double(), query.double()) / (v.double().norm() * query.double().norm()))
+        for v in vectors
+    ]
+
+
+def test_nearest_and_additive_match_brute_force():
+    g = torch.Generator().manual_seed(7)
+    vecs = torch.randn(20, 5, generator=g)
+    emb = NeuronEmbedding({"l": vecs})
+    for unit in (0, 7, 19):
+        cos = brute_cosines(vecs, vecs[unit])
+        order = sorted((u for u in range(20) if u != unit), key=lambda u: -cos[u])
+        got = emb.nearest("l", unit, k=4)
+        assert [u for u, _ in got] == order[:4]
+        assert all(math.isclose(c, cos[u], abs_tol=1e-6) for u, c in got)
+    for a, b in ((0, 1), (5, 12)):
+        cos = brute_cosines(vecs, vecs[a] + vecs[b])
+        order = sorted((u for u in range(20) if u not in (a, b)), key=lambda u: -cos[u])
+        got = emb.additive("l", a, b, k=3)
+        assert [u for u, _ in got] == order[:3]
+        assert all(math.isclose(c, cos[u], abs_tol=1e-6) for u, c in got)
+
+
+def test_queries_reject_bad_layer_and_unit():
+    emb = NeuronEmbedding({"l": torch.randn(4, 3)})
+    with pytest.raises(KeyError, match="no layer 'x'"):
+        emb.nearest("x", 0)
+    with pytest.raises(IndexError, match="units 0..3"):
+        emb.additive("l", 0, 4)
+
+
+# ---------------------------------------------------------------- resume and callbacks
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAt(Callback):
+    def __init__(self, epoch: int, step: int):
+        self.epoch, self.step = epoch, step
+
+    def on_step_end(self, trainer, step, loss):
+        if trainer.epoch + 1 == self.epoch and step == self.step:
+            raise Interrupt
+
+
+class Recorder(Callback):
+    """Logs every hook; keeps its state across a resume through state_dict."""
+
+    def __init__(self):
+        self.events: list[tuple] = []
+
+    def on_train_start(self, trainer):
+        self.events.append(("start", trainer.epoch))
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        first = trainer.vectors.as_dict()["1"][0].detach().clone()
+        self.events.append(("epoch", epoch, logs["loss"], first))
+
+    def on_train_end(self, trainer):
+        self.events.append(("end", trainer.epoch))
+
+    def state_dict(self):
+        return {"events": self.events}
+
+    def load_state_dict(self, state):
+        self.events = list(state["events"])
+
+
+def make_trainer():
+    model, _ = planted_model()
+    return EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=5, seed=3), model_name="planted")
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+    recorder = Recorder()
+    full = make_trainer().fit(loader(96, 32), tmp_path / "full.ckpt", [recorder], progress=False)
+
+    ckpt = tmp_path / "cut.ckpt"
+    with pytest.raises(Interrupt):
+        make_trainer().fit(loader(96, 32), ckpt, [StopAt(epoch=4, step=2)], progress=False)
+    assert ckpt.exists()
+    resumed_recorder = Recorder()
+    resumed = make_trainer().fit(loader(96, 32), ckpt, [resumed_recorder], progress=False)
+
+    assert torch.equal(resumed.vectors["1"], full.vectors["1"])
+    for key in ("epoch", "loss", "lr"):
+        assert resumed.meta["history"][key] == full.meta["history"][key]
+    # the recorder of the interrupted run was not passed; the resumed one restarts at epoch 3
+    assert [e[:2] for e in resumed_recorder.events] == [
+        ("start", 3),
+        ("epoch", 4),
+        ("epoch", 5),
+        ("end", 5),
+    ]
+    epochs_full = [e for e in recorder.events if e[0] == "epoch"]
+    epochs_resumed = [e for e in resumed_recorder.events if e[0] == "epoch"]
+    for a, b in zip(epochs_full[3:], epochs_resumed, strict=True):
+        assert a[1:3] == b[1:3] and torch.equal(a[3], b[3])
+
+
+def test_callback_state_survives_resume(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    first = Recorder()
+    with pytest.raises(Interrupt):
+        make_trainer().fit(loader(64, 32), ckpt, [first, StopAt(epoch=3, step=1)], progress=False)
+    second = Recorder()
+    make_trainer().fit(loader(64, 32), ckpt, [second, Callback()], progress=False)
+    kinds = [e[:2] for e in second.events]
+    assert kinds == [
+        ("start", 0),
+        ("epoch", 1),
+        ("epoch", 2),
+        ("start", 2),
+        ("epoch", 3),
+        ("epoch", 4),
+        ("epoch", 5),
+        ("end", 5),
+    ]
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    make_trainer().fit(loader(32, 32), ckpt, progress=False)
+    model, _ = planted_model()
+    other = EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=5, dim=8), model_name="planted")
+    with pytest.raises(ValueError, match="belongs to a different run"):
+        other.fit(loader(32, 32), ckpt, progress=False)
+
+
+def test_trainer_rejects_unknown_layer_and_empty_loader():
+    model, _ = planted_model()
+    with pytest.raises(KeyError, match="no module named .l."):
+        EmbeddingTrainer(model, ["l"])
+    with pytest.raises(ValueError, match="no batches"):
+        EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=1)).fit([], progress=False)
+    with pytest.raises(TypeError, match="must yield image tensors"):
+        EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=1)).fit([[1, 2]], progress=False)
+
+
+def test_semantic_vectors_are_seeded_unit_rows_and_allow_dotted_names():
+    a = SemanticVectors({"layer4.1.conv2": 6, "x": 3}, dim=4, seed=1)
+    b = SemanticVectors({"layer4.1.conv2": 6, "x": 3}, dim=4, seed=1)
+    assert torch.equal(a["layer4.1.conv2"], b["layer4.1.conv2"])
+    torch.testing.assert_close(a["x"].norm(dim=1), torch.ones(3))
+    assert list(a.as_dict()) == ["layer4.1.conv2", "x"]

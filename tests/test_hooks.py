@@ -1,0 +1,107 @@
+"""skdlib.hooks: capture named module outputs, always clean up, explain bad names."""
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models import resnet18
+
+from skdlib.hooks import capture, layer_channels, module_names, resolve_modules
+
+
+def hook_count(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) for m in model.modules())
+
+
+def small_net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Sequential(nn.Conv2d(4, 6, 3, stride=2), nn.ReLU()),
+    )
+
+
+def test_capture_returns_the_outputs_computed_by_hand():
+    net = small_net()
+    x = torch.randn(2, 3, 8, 8)
+    with capture(net, ["1", "2.0"]) as acts:
+        out = net(x)
+    first = torch.relu(net[0](x))
+    torch.testing.assert_close(acts["1"], first)
+    torch.testing.assert_close(acts["2.0"], net[2][0](first))
+    torch.testing.assert_close(torch.relu(acts["2.0"]), out)
+    assert list(acts) == ["1", "2.0"]
+
+
+def test_capture_keeps_graph_unless_detached():
+    net = small_net()
+    x = torch.randn(1, 3, 8, 8)
+    with capture(net, ["1"]) as acts:
+        net(x)
+    assert acts["1"].requires_grad
+    with capture(net, ["1"], detach=True) as acts:
+        net(x)
+    assert not acts["1"].requires_grad
+
+
+def test_hooks_removed_on_exit_and_on_exception():
+    net = small_net()
+    with capture(net, ["0", "2.1"]):
+        assert hook_count(net) == 2
+    assert hook_count(net) == 0
+    with pytest.raises(RuntimeError, match="boom"), capture(net, ["0", "2.1"]):
+        assert hook_count(net) == 2
+        raise RuntimeError("boom")
+    assert hook_count(net) == 0
+
+
+def test_wrong_name_lists_close_matches_and_registers_nothing():
+    model = resnet18(weights=None)
+    with pytest.raises(KeyError) as info, capture(model, ["layer1", "layer5"]):
+        pass
+    message = str(info.value)
+    assert "layer5" in message and "layer1" in message and "layer4" in message
+    assert "ResNet" in message
+    assert hook_count(model) == 0
+
+
+def test_torchvision_resnet18_stage_shapes():
+    model = resnet18(weights=None).eval()
+    with torch.no_grad(), capture(model, ["layer1", "layer2", "layer3", "layer4"]) as acts:
+        model(torch.randn(2, 3, 64, 64))
+    shapes = {k: tuple(v.shape) for k, v in acts.items()}
+    assert shapes == {
+        "layer1": (2, 64, 16, 16),
+        "layer2": (2, 128, 8, 8),
+        "layer3": (2, 256, 4, 4),
+        "layer4": (2, 512, 2, 2),
+    }
+    assert layer_channels(model, ["layer2", "layer4.1.conv2"], (3, 32, 32)) == {
+        "layer2": 128,
+        "layer4.1.conv2": 512,
+    }
+
+
+def test_non_tensor_output_is_a_clear_error():
+    class Pair(nn.Module):
+        def forward(self, x):
+            return x, x
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pair = Pair()
+
+        def forward(self, x):
+            return self.pair(x)[0]
+
+    net = Net()
+    with pytest.raises(TypeError, match="'pair' returned tuple"), capture(net, ["pair"]):
+        net(torch.zeros(1))
+    assert hook_count(net) == 0
+
+
+def test_module_names_and_resolve():
+    net = small_net()
+    assert module_names(net) == ["0", "1", "2", "2.0", "2.1"]
+    assert resolve_modules(net, "2.0") == {"2.0": net[2][0]}
