@@ -318,8 +318,8 @@ def _paint_object(
     theta: float,
     light: float,
 ) -> None:
-    """Paint one object into ``img`` (float, (S,S,3)) and the owner/region maps, in place."""
-    size_y, size_x = img.shape[:2]
+    """Paint one object into ``img`` (float32, channel-first (3,S,S)) and owner/region, in place."""
+    size_y, size_x = img.shape[1:]
     ext = _EXTENT * radius + 1.0
     x0, x1 = max(0, int(cx - ext)), min(size_x, int(math.ceil(cx + ext)) + 1)
     y0, y1 = max(0, int(cy - ext)), min(size_y, int(math.ceil(cy + ext)) + 1)
@@ -344,11 +344,9 @@ def _paint_object(
         0.5 + 0.45 * (u * math.cos(light) + w * math.sin(light)), 0.0, 1.0
     )
     shade = np.where(rim, RIM_FACTOR * shade, shade)
-    col = np.asarray(rgb, dtype=np.float32)
-    pix = shade[..., None] * col
-    pix[spot] = SPOT_RGB
-    sub = img[y0:y1, x0:x1]
-    sub[inside] = pix[inside]
+    pix = shade[None] * np.asarray(rgb, dtype=np.float32)[:, None, None]
+    np.copyto(pix, np.asarray(SPOT_RGB, np.float32)[:, None, None], where=spot)
+    np.copyto(img[:, y0:y1, x0:x1], pix, where=inside)
     if owner is not None and region is not None:
         owner[y0:y1, x0:x1][inside] = k
         reg = np.where(spot, _REGION_SPOT, np.where(rim, _REGION_RIM, _REGION_FILL))
@@ -361,13 +359,13 @@ def _paint_object(
 
 
 def _column(a: tuple[float, ...], b: tuple[float, ...], t: np.ndarray) -> np.ndarray:
-    """(size, 1, 3) vertical colour gradient from ``a`` (t=0) to ``b`` (t=1)."""
-    a_, b_ = np.asarray(a, np.float32), np.asarray(b, np.float32)
-    return (a_ + (b_ - a_) * np.clip(t, 0, 1)[:, None, None]).astype(np.float32)
+    """(3, size, 1) vertical colour gradient from ``a`` (t=0) to ``b`` (t=1)."""
+    a_, b_ = np.asarray(a, np.float32)[:, None, None], np.asarray(b, np.float32)[:, None, None]
+    return (a_ + (b_ - a_) * np.clip(t, 0, 1)[None, :, None]).astype(np.float32)
 
 
 def _scene_background(rng: np.random.Generator, scene: str, size: int) -> np.ndarray:
-    """(size, size, 3) float32 background of one scene layout, with random jitter."""
+    """Channel-first (3, size, size) float32 background of one scene layout, randomly jittered."""
     y = ((np.arange(size, dtype=np.float32) + 0.5) / size)[:, None]  # (size, 1)
     x = ((np.arange(size, dtype=np.float32) + 0.5) / size)[None, :]  # (1, size)
     yc = y[:, 0]
@@ -397,14 +395,14 @@ def _scene_background(rng: np.random.Generator, scene: str, size: int) -> np.nda
         floor = horizon + 0.25
         top = _column((195, 180, 160), (175, 160, 140), yc / floor)
         bottom = _column((130, 105, 85), (105, 82, 65), (yc - floor) / (1 - floor))
-        top[np.abs(yc - floor) < 0.012] = 235.0
+        top[:, np.abs(yc - floor) < 0.012] = 235.0
         mask = np.broadcast_to(y < floor, (size, size))
     else:  # pragma: no cover - guarded by the callers
         raise ValueError(f"unknown scene {scene!r}")
     if mask is None:
-        bg = np.broadcast_to(top, (size, size, 3)) * bright
+        bg = np.broadcast_to(top, (3, size, size)) * bright
     else:
-        bg = np.where(mask[..., None], top, bottom) * bright
+        bg = np.where(mask, top, bottom) * bright
     return bg.astype(np.float32, copy=False)
 
 
@@ -429,7 +427,9 @@ def _texture_pattern(rng: np.random.Generator, texture: str, size: int) -> np.nd
         p = fx * fx + fy * fy < 0.28**2
     elif texture == "checkered":
         cell = 1.2 * period
-        p = (np.floor(xx / cell + ph1) + np.floor(yy / cell + ph2)) % 2 == 1
+        cx = np.floor(xx / cell + ph1).astype(np.int64)
+        cy = np.floor(yy / cell + ph2).astype(np.int64)
+        p = ((cx + cy) & 1) == 1
     elif texture == "grid":
         p = (frac(xx / period + ph1) < line) | (frac(yy / period + ph2) < line)
     elif texture == "wavy":
@@ -448,21 +448,22 @@ def _texture_pattern(rng: np.random.Generator, texture: str, size: int) -> np.nd
 def _background(
     rng: np.random.Generator, size: int, contrast: float
 ) -> tuple[np.ndarray, int, int]:
-    """Random scene + texture background: (float32 (size,size,3), scene index, texture index)."""
+    """Random scene + texture background: (float32 (3,size,size), scene index, texture index)."""
     scene_i = int(rng.integers(len(SCENES)))
     texture_i = int(rng.integers(len(TEXTURES)))
     bg = _scene_background(rng, SCENES[scene_i], size)
     p = _texture_pattern(rng, TEXTURES[texture_i], size)
     # marks: half-way to black on light backgrounds, half-way to white on dark ones
     q = np.float32(contrast) * p
-    dark = (bg @ np.array([0.299, 0.587, 0.114], np.float32)) <= 110.0
-    bg *= (1.0 - 0.5 * q)[..., None]
-    bg += (127.5 * q * dark)[..., None]
+    dark = (0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]) <= 110.0
+    bg *= 1.0 - 0.5 * q
+    bg += 127.5 * q * dark
     return bg, scene_i, texture_i
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    """Channel-first float image -> (H, W, 3) uint8."""
+    return np.ascontiguousarray(np.clip(np.rint(img), 0, 255).astype(np.uint8).transpose(1, 2, 0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,7 +515,11 @@ _SPOT_NUM = np.array([concept_number(f"{s} spot") for s in SHAPES], np.int32)
 
 
 def _subsample_index(size: int, seg_size: int) -> np.ndarray:
-    """Nearest full-resolution index of each of ``seg_size`` pixel centres (PIL convention)."""
+    """Nearest full-resolution index of each of ``seg_size`` pixel centres.
+
+    ``floor((j + 0.5) * size / seg_size)``: torch's ``mode="nearest-exact"``; for
+    ``size // 2`` (or any integer ratio) also PIL's ``Image.NEAREST``.
+    """
     idx = np.floor((np.arange(seg_size) + 0.5) * (size / seg_size)).astype(np.int64)
     return np.minimum(idx, size - 1)
 
