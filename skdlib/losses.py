@@ -41,8 +41,8 @@ __all__ = [
 #: Rows whose norm is at most ``EPS`` count as all-zero: zero similarities, zero gradient, no NaN.
 EPS = 1e-8
 
-#: Default memory budget (bytes) for the per-sample ``(C, C)`` targets in :func:`embedding_loss`.
-DEFAULT_CHUNK_BYTES = 256 * 2**20
+#: Memory budget (bytes) of one ``(chunk, C, C)`` block of targets in :func:`embedding_loss`.
+DEFAULT_CHUNK_BYTES = 16 * 2**20
 
 
 def _cosine_forward(x: torch.Tensor, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -264,25 +264,34 @@ def activation_target(
     """Batch mean of the per-sample target distributions ``h(D_A[b])``, without gradient.
 
     The cross-entropy is linear in ``p``, so ``mean_b CE(p_b, q) = CE(mean_b p_b, q)`` when the
-    prediction ``q`` is shared by all samples (as in Eq. 1). Samples are processed in chunks so the
-    ``(chunk, C, C)`` intermediates stay within ``max_chunk_bytes``.
+    prediction ``q`` is shared by all samples (as in Eq. 1). Samples are processed in chunks whose
+    ``(chunk, C, C)`` similarity block stays within ``max_chunk_bytes`` (default 16 MiB, so the
+    block stays in cache and peak memory is bounded for wide layers); the softmax runs in place.
 
     Args:
         activation: ``(B, C, H, W)`` activations of one layer.
 
     Returns:
         ``(C, C)`` row-stochastic matrix, float32 or the activation's dtype if wider.
+
+    Example:
+        >>> p = activation_target(torch.rand(4, 8, 3, 3))
+        >>> p.shape, bool(torch.allclose(p.sum(-1), torch.ones(8)))
+        (torch.Size([8, 8]), True)
     """
     flat = _flatten_maps(activation.detach())
     b, c, _ = flat.shape
     dtype = torch.promote_types(flat.dtype, torch.float32)
-    per_sample = 3 * c * c * torch.finfo(dtype).bits // 8
+    per_sample = c * c * torch.finfo(dtype).bits // 8
     chunk = max(1, min(b, max_chunk_bytes // max(per_sample, 1)))
     total = torch.zeros(c, c, dtype=dtype, device=flat.device)
     with torch.no_grad():
         for start in range(0, b, chunk):
-            sim = pairwise_cosine(flat[start : start + chunk].to(dtype))
-            total += _target_distribution(sim, tau, exclude_diagonal).sum(0)
+            logits, _ = _cosine_forward(flat[start : start + chunk].to(dtype), 1.0 / tau)
+            if exclude_diagonal:
+                logits.diagonal(dim1=-2, dim2=-1).fill_(-torch.inf)
+            prob = logits.sub_(logits.amax(-1, keepdim=True)).exp_()
+            total += prob.div_(prob.sum(-1, keepdim=True)).sum(0)
     return total / b
 
 
