@@ -179,24 +179,34 @@ def test_relation_cross_entropy_rejects_bad_shapes_and_tau():
         relation_cross_entropy(torch.zeros(3, 3), torch.zeros(3, 3), tau=0)
 
 
-# ---------------------------------------------------------------- embedding_loss (Eq. 1)
+# ---------------------------------------------------------------- both losses against the loops
+
+# (loss, reference, whether the activation sample is post-ReLU, seed offset)
+LOSSES = [
+    pytest.param(embedding_loss, ref_embedding_loss, True, 0, id="embedding_loss"),
+    pytest.param(skd_loss, ref_skd_loss, False, 10, id="skd_loss"),
+]
 
 
+@pytest.mark.parametrize(("loss_fn", "ref_fn", "relu", "seed"), LOSSES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("tau", TAUS)
-def test_embedding_loss_matches_loops(shape, tau):
-    act = sample_activation(shape, seed=shape[1])
-    vec = torch.randn(shape[1], 3, generator=torch.Generator().manual_seed(9))
-    ref = ref_embedding_loss(act, vec, tau, False)
-    assert rel_err(embedding_loss(act, vec, tau), ref) < 1e-5
+def test_loss_matches_loops(loss_fn, ref_fn, relu, seed, shape, tau):
+    act = sample_activation(shape, seed=seed + shape[1], relu=relu)
+    vec = torch.randn(shape[1], 3, generator=torch.Generator().manual_seed(seed + 9))
+    assert rel_err(loss_fn(act, vec, tau), ref_fn(act, vec, tau, False)) < 1e-5
 
 
+@pytest.mark.parametrize(("loss_fn", "ref_fn", "relu", "seed"), LOSSES)
 @pytest.mark.parametrize("tau", [1.0, 0.3])
-def test_embedding_loss_exclude_diagonal_matches_loops(tau):
-    act = sample_activation((3, 6, 3, 3), seed=2)
-    vec = torch.randn(6, 4, generator=torch.Generator().manual_seed(2))
-    ref = ref_embedding_loss(act, vec, tau, True)
-    assert rel_err(embedding_loss(act, vec, tau, exclude_diagonal=True), ref) < 1e-5
+def test_loss_exclude_diagonal_matches_loops(loss_fn, ref_fn, relu, seed, tau):
+    act = sample_activation((3, 6, 3, 3), seed=seed + 2, relu=relu)
+    vec = torch.randn(6, 4, generator=torch.Generator().manual_seed(seed + 2))
+    got = loss_fn(act, vec, tau, exclude_diagonal=True)
+    assert rel_err(got, ref_fn(act, vec, tau, True)) < 1e-5
+
+
+# ---------------------------------------------------------------- embedding_loss (Eq. 1)
 
 
 def test_embedding_loss_chunking_gives_same_value():
@@ -207,12 +217,17 @@ def test_embedding_loss_chunking_gives_same_value():
     assert abs(float(whole) - float(chunked)) < 1e-6
 
 
-def test_embedding_loss_gradient_reaches_only_vectors():
+@pytest.mark.parametrize(
+    ("loss_fn", "learns"), [(embedding_loss, "vectors"), (skd_loss, "activation")]
+)
+def test_gradient_reaches_only_the_learned_side(loss_fn, learns):
+    """Eq. 1 trains the vectors (activations are targets); Eq. 2 the reverse."""
     act = sample_activation((4, 6, 3, 3), seed=4).requires_grad_()
     vec = torch.randn(6, 4, requires_grad=True)
-    embedding_loss(act, vec).backward()
-    assert vec.grad is not None and vec.grad.abs().sum() > 0
-    assert act.grad is None
+    loss_fn(act, vec).backward()
+    learned, frozen = (vec, act) if learns == "vectors" else (act, vec)
+    assert learned.grad is not None and learned.grad.abs().sum() > 0
+    assert frozen.grad is None
 
 
 def test_embedding_loss_gradient_matches_autograd_of_reference_formula():
@@ -232,37 +247,12 @@ def test_embedding_loss_gradient_matches_autograd_of_reference_formula():
 # ---------------------------------------------------------------- skd_loss (Eq. 2)
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("tau", TAUS)
-def test_skd_loss_matches_loops(shape, tau):
-    act = sample_activation(shape, seed=10 + shape[1], relu=False)
-    vec = torch.randn(shape[1], 3, generator=torch.Generator().manual_seed(11))
-    ref = ref_skd_loss(act, vec, tau, False)
-    assert rel_err(skd_loss(act, vec, tau), ref) < 1e-5
-
-
-@pytest.mark.parametrize("tau", [1.0, 0.3])
-def test_skd_loss_exclude_diagonal_matches_loops(tau):
-    act = sample_activation((3, 6, 3, 3), seed=12)
-    vec = torch.randn(6, 4, generator=torch.Generator().manual_seed(12))
-    ref = ref_skd_loss(act, vec, tau, True)
-    assert rel_err(skd_loss(act, vec, tau, exclude_diagonal=True), ref) < 1e-5
-
-
 @pytest.mark.parametrize("tau", [1.0, 0.25])
 @pytest.mark.parametrize("exclude_diagonal", [False, True])
 def test_skd_loss_gradient_matches_finite_differences(tau, exclude_diagonal):
     act = torch.randn(2, 4, 3, 2, dtype=torch.float64, requires_grad=True)
     vec = torch.randn(4, 3, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda a: skd_loss(a, vec, tau, exclude_diagonal), (act,))
-
-
-def test_skd_loss_gradient_reaches_only_activations():
-    act = sample_activation((4, 6, 3, 3), seed=13).requires_grad_()
-    vec = torch.randn(6, 4, requires_grad=True)
-    skd_loss(act, vec).backward()
-    assert act.grad is not None and act.grad.abs().sum() > 0
-    assert vec.grad is None
 
 
 def test_skd_loss_at_matching_structure_equals_target_entropy():
