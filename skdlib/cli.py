@@ -109,6 +109,7 @@ def run_embed(args: argparse.Namespace) -> NeuronEmbedding:
     if offline:
         print(OFFLINE_NOTE, flush=True)
     device = resolve_device(args.device)
+    torch.manual_seed(args.seed)  # random weights (offline default) are reproducible too
     model = load_torchvision_model(args.model, args.weights)
     dataset = _dataset(args)
     loader = DataLoader(
