@@ -501,6 +501,21 @@ class ConceptScene:
         """Index (into ``objects``) of the object with the largest visible area."""
         return int(np.argmax(self.areas))
 
+    def concept_vector(self) -> np.ndarray:
+        """Multi-hot ``(len(CONCEPTS),)`` float32: 1 for every concept visible in this scene.
+
+        Index ``number - 1`` stands for concept ``number``; pixel concepts count when at least one
+        pixel of any layer carries them, whole-image concepts always.
+        """
+        present = np.zeros(len(CONCEPTS), np.float32)
+        for layers in self.pixel_labels.values():
+            for layer in layers:
+                numbers = np.unique(layer)
+                present[numbers[numbers > 0] - 1] = 1.0
+        for numbers in self.image_labels.values():
+            present[np.asarray(numbers, dtype=np.int64) - 1] = 1.0
+        return present
+
     def target(self) -> int:
         """Class id (``shape*10 + colour``) of the largest visible object."""
         shape, color = self.objects[self.largest_object()]
@@ -669,9 +684,12 @@ class SyntheticConceptImages(Dataset):
     Item ``i`` is rendered from ``np.random.default_rng([seed, i])``, so it does not depend on
     ``n`` or on access order. ``dataset[i]`` is ``(image, target)``: ``image`` is
     ``transform(PIL.Image)`` if a transform is given, else a float tensor (3, size, size)
-    normalised with the ImageNet mean/std; ``target`` is the class id (``shape*10 + colour``,
-    see :data:`CLASS_NAMES`) of the object with the largest visible area. ``scene(i)`` gives the
-    full :class:`ConceptScene` (labels at ``size // 2``).
+    normalised with the ImageNet mean/std; ``target`` is, with ``targets="class"`` (default), the
+    class id (``shape*10 + colour``, see :data:`CLASS_NAMES`) of the object with the largest
+    visible area, or with ``targets="concepts"`` the multi-hot float tensor
+    ``(len(CONCEPTS),)`` of every concept in the scene (:meth:`ConceptScene.concept_vector`), for
+    training concept-selective units. ``scene(i)`` gives the full :class:`ConceptScene` (labels at
+    ``size // 2``).
 
     >>> ds = SyntheticConceptImages(4, size=64)
     >>> x, y = ds[0]
@@ -680,10 +698,18 @@ class SyntheticConceptImages(Dataset):
     """
 
     def __init__(
-        self, n: int, size: int = 224, seed: int = 0, transform: Callable | None = None
+        self,
+        n: int,
+        size: int = 224,
+        seed: int = 0,
+        transform: Callable | None = None,
+        targets: str = "class",
     ) -> None:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        if targets not in ("class", "concepts"):
+            raise ValueError(f"targets must be 'class' or 'concepts', got {targets!r}")
+        self.targets = targets
         self.n = int(n)
         self.size = int(size)
         self.seed = int(seed)
@@ -705,9 +731,9 @@ class SyntheticConceptImages(Dataset):
         """The full :class:`ConceptScene` of item ``i``."""
         return render_scene(np.random.default_rng([self.seed, self._index(i)]), size=self.size)
 
-    def __getitem__(self, i: int) -> tuple[Any, int]:
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
         s = self.scene(i)
-        target = s.target()
+        target = s.target() if self.targets == "class" else torch.from_numpy(s.concept_vector())
         if self.transform is not None:
             return self.transform(Image.fromarray(s.image)), target
         return _normalise(s.image), target

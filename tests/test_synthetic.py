@@ -407,3 +407,21 @@ def test_shapes_separable_by_logistic_regression(
     opt.step(closure)
     acc = ((xte @ w + b).argmax(1) == yte).float().mean().item()
     assert acc > 0.3, f"shape accuracy {acc:.2f} (chance 0.10)"
+
+
+def test_concept_targets_list_exactly_the_concepts_in_the_scene() -> None:
+    ds = SyntheticConceptImages(5, size=64, seed=2, targets="concepts")
+    for i in range(5):
+        _, target = ds[i]
+        s = ds.scene(i)
+        expected = set()
+        for layers in s.pixel_labels.values():
+            for layer in layers:
+                expected.update(int(v) for v in np.unique(layer) if v > 0)
+        for nums in s.image_labels.values():
+            expected.update(nums)
+        assert target.dtype == torch.float32 and target.shape == (len(CONCEPTS),)
+        assert {c.number for c in CONCEPTS if target[c.number - 1] == 1} == expected
+        assert target.sum() == len(expected)
+    with pytest.raises(ValueError, match="targets"):
+        SyntheticConceptImages(1, targets="labels")
