@@ -35,6 +35,12 @@ __all__ = [
     "to_display",
     "light_mask",
     "top_images",
+    "most_active_units",
+    "unit_masks",
+    "mask_iou",
+    "neighbour_agreement",
+    "additive_agreement",
+    "plot_loss_curve",
     "plot_neighbours",
     "plot_additive",
     "semantic_map",
@@ -143,6 +149,104 @@ def top_images(maps: torch.Tensor, unit: int, n: int = 1) -> list[int]:
     """
     peak = maps[:, unit].flatten(1).amax(1)
     return peak.topk(min(n, len(peak))).indices.tolist()
+
+
+def most_active_units(maps: torch.Tensor, n: int) -> list[int]:
+    """The ``n`` units with the highest peak activation over the shown images.
+
+    Example:
+        >>> m = torch.zeros(2, 3, 1, 1); m[0, 2] = 4; m[1, 0] = 2
+        >>> most_active_units(m, 2)
+        [2, 0]
+    """
+    peak = maps.flatten(2).amax(2).amax(0)
+    return peak.topk(min(n, len(peak))).indices.tolist()
+
+
+def unit_masks(maps: torch.Tensor, quantile: float = 0.9) -> torch.Tensor:
+    """Where each unit fires: ``maps > `` its ``quantile`` over all images and positions.
+
+    Args:
+        maps: ``(N, C, h, w)``.
+
+    Returns:
+        ``(N, C, h, w)`` bool. (A NetDissect-style mask at the maps' own resolution.)
+    """
+    flat = maps.transpose(0, 1).reshape(maps.shape[1], -1).float()
+    thresholds = torch.quantile(flat, quantile, dim=1)
+    return maps > thresholds.view(1, -1, 1, 1)
+
+
+def mask_iou(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """IoU of boolean masks summed over images: ``|x ∩ y| / |x ∪ y|`` along all but dim 1.
+
+    Args:
+        x, y: ``(N, P, h, w)`` bool, ``P`` pairs compared position by position.
+
+    Returns:
+        ``(P,)`` float; 0 where both masks are empty.
+    """
+    inter = (x & y).flatten(2).sum((0, 2)).double()
+    union = (x | y).flatten(2).sum((0, 2)).double()
+    return torch.where(union > 0, inter / union.clamp_min(1), torch.zeros_like(union))
+
+
+def neighbour_agreement(
+    emb: NeuronEmbedding, layer: str, maps: torch.Tensor, quantile: float = 0.9, seed: int = 0
+) -> dict[str, float]:
+    """Do semantic neighbours fire on the same pixels? Mean mask IoU over all units of a layer.
+
+    Compares every unit with its nearest neuron by semantic vector, and with a random other unit
+    (the baseline). Masks from :func:`unit_masks`.
+
+    Returns:
+        ``{"nearest": mean IoU, "random": mean IoU}``.
+    """
+    masks = unit_masks(maps, quantile)
+    c = masks.shape[1]
+    nearest = [emb.nearest(layer, u, k=1)[0][0] for u in range(c)]
+    g = torch.Generator().manual_seed(seed)
+    other = (torch.arange(c) + torch.randint(1, c, (c,), generator=g)) % c
+    return {
+        "nearest": float(mask_iou(masks, masks[:, nearest]).mean()),
+        "random": float(mask_iou(masks, masks[:, other]).mean()),
+    }
+
+
+def additive_agreement(
+    emb: NeuronEmbedding,
+    layer: str,
+    maps: torch.Tensor,
+    pairs: Sequence[tuple[int, int]],
+    quantile: float = 0.9,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Does ``c = nearest(s_a + s_b)`` fire where a or b fire? Mean IoU of ``M_c`` with
+    ``M_a ∪ M_b`` over ``pairs``, against a random c.
+
+    Returns:
+        ``{"additive": mean IoU, "random": mean IoU}``.
+    """
+    masks = unit_masks(maps, quantile)
+    a, b = (list(t) for t in zip(*pairs, strict=True))
+    c = [emb.additive(layer, i, j, k=1)[0][0] for i, j in pairs]
+    g = torch.Generator().manual_seed(seed)
+    rand = torch.randint(0, masks.shape[1], (len(pairs),), generator=g).tolist()
+    union = masks[:, a] | masks[:, b]
+    return {
+        "additive": float(mask_iou(union, masks[:, c]).mean()),
+        "random": float(mask_iou(union, masks[:, rand]).mean()),
+    }
+
+
+def plot_loss_curve(history: dict, title: str = "embedding loss (Eq. 1)") -> plt.Figure:
+    """Loss per epoch from ``NeuronEmbedding.meta["history"]``."""
+    fig, ax = plt.subplots(figsize=(5, 3.2), layout="constrained")
+    ax.plot(history["epoch"], history["loss"], marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy, mean over layers")
+    ax.set_title(title)
+    return fig
 
 
 def _grid(rows: int, cols: int, fig=None, scale: float = 2.0):

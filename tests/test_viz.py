@@ -9,15 +9,21 @@ from torch import nn
 
 from skdlib.embedding import NeuronEmbedding
 from skdlib.viz import (
+    additive_agreement,
     collect_activations,
     light_mask,
+    mask_iou,
+    most_active_units,
+    neighbour_agreement,
     plot_additive,
+    plot_loss_curve,
     plot_neighbours,
     plot_semantic_map,
     save_figure,
     semantic_map,
     to_display,
     top_images,
+    unit_masks,
 )
 
 
@@ -118,4 +124,40 @@ def test_plot_semantic_map_groups_rare_labels_as_other(toy):
     fig = plot_semantic_map(coords, labels=["a", "a", "a", "b", "b", "c"], max_legend=2)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["other", "a", "b"]
+    plt.close(fig)
+
+
+def test_unit_masks_and_mask_iou_by_hand():
+    maps = torch.zeros(2, 3, 2, 2)
+    maps[0, 0, 0, 0] = maps[0, 1, 0, 0] = maps[1, 1, 1, 1] = 1.0  # unit 0 ⊂ unit 1
+    maps[1, 2, 0, 1] = 1.0
+    masks = unit_masks(maps, quantile=0.5)
+    assert masks[:, 0].sum() == 1 and masks[:, 1].sum() == 2 and masks[:, 2].sum() == 1
+    iou = mask_iou(masks[:, [0, 0, 1]], masks[:, [1, 2, 1]])
+    assert iou.tolist() == [0.5, 0.0, 1.0]
+    assert mask_iou(
+        torch.zeros(1, 1, 2, 2, dtype=torch.bool), torch.zeros(1, 1, 2, 2, dtype=torch.bool)
+    ).tolist() == [0.0]
+
+
+def test_agreement_is_high_when_vectors_follow_the_maps():
+    """Units in copy pairs: an embedding that pairs them scores 1 for neighbours, random less."""
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(6, 4, 5, 5, generator=g)
+    maps = torch.cat([base, base * 2], dim=1)  # unit u and u + 4 fire identically
+    vectors = torch.randn(4, 8, generator=g)
+    emb = NeuronEmbedding({"l": torch.cat([vectors, vectors + 0.01], dim=0)})
+    agree = neighbour_agreement(emb, "l", maps)
+    assert agree["nearest"] == pytest.approx(1.0)
+    assert agree["random"] < 0.6
+    add = additive_agreement(emb, "l", maps, [(0, 1), (2, 3)])
+    assert 0 <= add["random"] <= 1 and 0 <= add["additive"] <= 1
+
+
+def test_most_active_units_and_loss_curve():
+    maps = torch.zeros(2, 4, 1, 1)
+    maps[1, 3], maps[0, 1] = 3.0, 2.0
+    assert most_active_units(maps, 2) == [3, 1]
+    fig = plot_loss_curve({"epoch": [1, 2], "loss": [2.0, 1.5]})
+    assert list(fig.axes[0].lines[0].get_ydata()) == [2.0, 1.5]
     plt.close(fig)
