@@ -38,8 +38,9 @@ class NeuronExplorer:
         images: ``(N, H, W, 3)`` uint8 display images.
         maps: ``{layer: (N, C, h, w)}`` activations on those images (see
             :func:`skdlib.viz.collect_activations`); layers missing here are not offered.
-        concepts: optional ``{layer: [(concept, IoU) per unit]}`` shown where dissection
-            results exist.
+        concepts: optional ``{layer: [(concept, IoU) per unit]}``, or a
+            :class:`~skdlib.dissect.DissectionResult` (its best concept per unit, with the
+            category), shown for the layers that have them.
         k: initial number of neighbours.
 
     Attributes:
@@ -58,11 +59,11 @@ class NeuronExplorer:
         concepts: ConceptTable | None = None,
         k: int = 3,
     ) -> None:
-        layers = [layer for layer in emb.layers if layer in maps]
+        layers = [layer for layer in emb.layers if layer in maps and len(emb.vectors[layer]) > 2]
         if not layers:
             raise ValueError(
-                f"no activations for any embedded layer: embedding has {emb.layers}, "
-                f"maps has {list(maps)}"
+                f"no activations for any embedded layer of 3 or more neurons: embedding has "
+                f"{emb.layers}, maps has {list(maps)}"
             )
         for layer in layers:
             if maps[layer].shape[1] != emb.vectors[layer].shape[0]:
@@ -71,6 +72,13 @@ class NeuronExplorer:
                     f"{emb.vectors[layer].shape[0]}"
                 )
         self.emb, self.images, self.maps = emb, images, maps
+        if hasattr(concepts, "best_concepts"):  # a DissectionResult
+            concepts = {
+                layer: [
+                    (f"{name} ({cat})", iou) for name, cat, iou in concepts.best_concepts(layer)
+                ]
+                for layer in concepts.layers
+            }
         self.concepts = concepts or {}
         self.renders = 0
         self.figure: plt.Figure | None = None

@@ -78,3 +78,24 @@ def test_mismatched_maps_are_a_clear_error():
         NeuronExplorer(emb, images, {"l": torch.rand(2, 3, 2, 2)})
     with pytest.raises(ValueError, match="no activations for any embedded layer"):
         NeuronExplorer(emb, images, {"x": torch.rand(2, 5, 2, 2)})
+
+
+def test_dissection_results_are_accepted_as_concepts():
+    class FakeDissection:
+        layers = ["l"]
+
+        def best_concepts(self, layer):
+            return [("red", "color", 0.5), ("circle", "object", 0.25), ("sky", "scene", 0.0)]
+
+    emb = NeuronEmbedding({"l": torch.randn(3, 3)})
+    ex = NeuronExplorer(
+        emb,
+        np.zeros((2, 8, 8, 3), np.uint8),
+        {"l": torch.rand(2, 3, 2, 2)},
+        concepts=FakeDissection(),
+        k=1,
+    )
+    assert ex.state["concept"] == ("red (color)", 0.5)
+    ex.unit.value = 1
+    assert "circle (object) (IoU 0.250)" in ex.info.value
+    plt.close("all")
