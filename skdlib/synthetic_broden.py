@@ -1,0 +1,392 @@
+"""A generated Broden: :mod:`skdlib.synthetic` scenes written in Broden's on-disk format.
+
+:func:`make_synthetic_broden` is the offline default data set of the tutorial and the test
+fixture of :mod:`skdlib.broden`. It writes exactly the layout of ``broden1_224`` (see
+``METHOD.md`` §5 and :mod:`skdlib.broden`): ``index.csv``, ``label.csv``, ``category.csv``,
+``c_<cat>.csv`` and ``images/synthetic/``, with the 52 concepts of :data:`skdlib.synthetic.CONCEPTS`
+(unified numbers 1..52):
+
+=========  =======================  ======================================================
+category   stored as                content
+=========  =======================  ======================================================
+color      one PNG layer            fill colour of each object (10 colours)
+object     one PNG layer            silhouette of each object (10 shapes)
+part       one PNG layer per object "<shape> rim" and "<shape> spot" (several layers per cell)
+texture    whole-image number       background pattern (6)
+scene      whole-image number       background layout (6)
+=========  =======================  ======================================================
+
+Image ``i`` is ``render_scene(np.random.default_rng([seed, i]), size)`` (the same scenes as
+:class:`skdlib.synthetic.SyntheticConceptImages`), stored as a JPEG (quality 95, no chroma
+subsampling); labels are at ``size // 2`` as in Broden. So that readers meet empty cells, a fixed
+pattern of images has no objects (``i % 13 == 6``: empty color/object/part cells), no texture
+annotation (``i % 11 == 3``) or no scene annotation (``i % 7 == 5``); the texture and scene are
+still drawn. The last ``val_fraction`` of the images form the ``val`` split.
+
+:class:`PlantedConceptModel` is a "network" whose channel ``k`` is, by construction, the mask of a
+chosen concept on each generated image: a known answer for Network Dissection.
+
+Example
+-------
+>>> root = make_synthetic_broden("/tmp/skd-doc/broden", n_images=8, size=64)
+>>> sorted(p.name for p in root.iterdir())[:4]
+['c_color.csv', 'c_object.csv', 'c_part.csv', 'c_scene.csv']
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from tqdm.auto import tqdm
+
+from .synthetic import (
+    CATEGORIES,
+    CONCEPTS,
+    IMAGE_CATEGORIES,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    PIXEL_CATEGORIES,
+    ConceptScene,
+    concept_number,
+    render_scene,
+)
+
+__all__ = [
+    "FORMAT",
+    "SOURCE",
+    "make_synthetic_broden",
+    "synthetic_broden_scene",
+    "image_digest",
+    "PlantedConceptModel",
+    "planted_concept_model",
+]
+
+FORMAT = "skdlib.synthetic-broden/1"
+#: Sub-folder of ``images/`` holding the generated files.
+SOURCE = "synthetic"
+PARAMS_FILE = "synthetic_broden.json"
+JPEG_QUALITY = 95
+
+
+def _annotated(index: int) -> dict[str, bool]:
+    """Which categories image ``index`` carries (the fixed pattern of empty cells)."""
+    has_objects = index % 13 != 6
+    return {
+        "color": has_objects,
+        "object": has_objects,
+        "part": has_objects,
+        "texture": index % 11 != 3,
+        "scene": index % 7 != 5,
+    }
+
+
+def synthetic_broden_scene(index: int, size: int = 224, seed: int = 0) -> tuple[ConceptScene, dict]:
+    """The scene behind image ``index`` of a generated Broden, and which categories it annotates.
+
+    Returns:
+        ``(scene, annotated)``: the :class:`~skdlib.synthetic.ConceptScene` (its labels are the
+        truth, also for categories whose annotation is left out) and ``{category: bool}``.
+
+    Example:
+        >>> scene, annotated = synthetic_broden_scene(6, size=64)
+        >>> len(scene.objects), annotated["object"]
+        (0, False)
+    """
+    annotated = _annotated(index)
+    n_objects = (1, 3) if annotated["object"] else (0, 0)
+    scene = render_scene(np.random.default_rng([seed, index]), size=size, n_objects=n_objects)
+    return scene, annotated
+
+
+def _label_png(layer: np.ndarray) -> Image.Image:
+    rgb = np.zeros(layer.shape + (3,), np.uint8)
+    rgb[..., 0] = layer % 256
+    rgb[..., 1] = layer // 256
+    return Image.fromarray(rgb)
+
+
+def image_digest(rgb: np.ndarray) -> str:
+    """SHA-1 of an ``(H, W, 3)`` uint8 image's pixels (shape included): the planted model's key."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    return hashlib.sha1(repr(rgb.shape).encode() + rgb.tobytes()).hexdigest()
+
+
+def _write(root: Path, n_images: int, size: int, seed: int, val_fraction: float, progress: bool):
+    seg = size // 2
+    images = root / "images" / SOURCE
+    images.mkdir(parents=True)
+    n_val = int(round(n_images * val_fraction))
+    frequency = dict.fromkeys(range(1, len(CONCEPTS) + 1), 0)
+    coverage = dict.fromkeys(range(1, len(CONCEPTS) + 1), 0.0)
+    cat_frequency = dict.fromkeys(CATEGORIES, 0)
+    rows = []
+    for i in tqdm(range(n_images), desc="synthetic Broden", unit="img", disable=not progress):
+        scene, annotated = synthetic_broden_scene(i, size, seed)
+        stem = f"{i:06d}"
+        Image.fromarray(scene.image).save(
+            images / f"{stem}.jpg", quality=JPEG_QUALITY, subsampling=0
+        )
+        row = {
+            "image": f"{SOURCE}/{stem}.jpg",
+            "split": "val" if i >= n_images - n_val else "train",
+            "ih": size,
+            "iw": size,
+            "sh": seg,
+            "sw": seg,
+        }
+        present: set[int] = set()
+        for cat in PIXEL_CATEGORIES:
+            layers = [a for a in scene.pixel_labels[cat] if a.any()] if annotated[cat] else []
+            names = []
+            for k, layer in enumerate(layers):
+                name = f"{stem}_{cat}.png" if len(layers) == 1 else f"{stem}_{cat}_{k}.png"
+                _label_png(layer).save(images / name)
+                names.append(f"{SOURCE}/{name}")
+                numbers, counts = np.unique(layer[layer > 0], return_counts=True)
+                for n, c in zip(numbers.tolist(), counts.tolist(), strict=True):
+                    coverage[n] += c / layer.size
+                    present.add(n)
+            row[cat] = ";".join(names)
+            cat_frequency[cat] += bool(names)
+        for cat in IMAGE_CATEGORIES:
+            numbers = scene.image_labels[cat] if annotated[cat] else []
+            row[cat] = ";".join(str(n) for n in numbers)
+            cat_frequency[cat] += bool(numbers)
+            for n in numbers:
+                coverage[n] += 1.0
+                present.add(n)
+        for n in present:
+            frequency[n] += 1
+        rows.append(row)
+
+    with open(root / "index.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, ["image", "split", "ih", "iw", "sh", "sw", *CATEGORIES])
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(root / "label.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["number", "name", "category", "frequency", "coverage", "syns"])
+        for c in CONCEPTS:
+            n = c.number
+            writer.writerow(
+                [n, c.name, f"{c.category}({frequency[n]})", frequency[n], f"{coverage[n]:.6f}", ""]
+            )
+    with open(root / "category.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["name", "first", "last", "count", "frequency"])
+        for cat in CATEGORIES:
+            numbers = [c.number for c in CONCEPTS if c.category == cat]
+            writer.writerow([cat, min(numbers), max(numbers), len(numbers), cat_frequency[cat]])
+    for cat in CATEGORIES:
+        with open(root / f"c_{cat}.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["code", "number", "name", "frequency", "coverage"])
+            members = [c for c in CONCEPTS if c.category == cat]
+            for code, c in enumerate(members, start=1):
+                n = c.number
+                writer.writerow([code, n, c.name, frequency[n], f"{coverage[n]:.6f}"])
+
+
+def make_synthetic_broden(
+    root: str | os.PathLike,
+    n_images: int,
+    size: int = 224,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a generated Broden of ``n_images`` scenes at ``size`` px into ``root``.
+
+    Deterministic: the same arguments give byte-identical files. The folder is written under a
+    temporary name and renamed when complete, so an interrupted call leaves no half data set. If
+    ``root`` already holds a generated Broden with the same arguments it is returned as is; one
+    with other arguments (or any other non-empty folder) is an error unless ``overwrite=True``.
+
+    Args:
+        root: the folder to create (e.g. ``data/synthetic_broden``).
+        n_images: number of images (>= 1).
+        size: image side in pixels (>= 16); segmentations are ``size // 2``.
+        seed: the scenes' seed.
+        val_fraction: fraction of images (the last ones) in the ``val`` split.
+        overwrite: replace an existing folder.
+        progress: tqdm bar.
+
+    Returns:
+        ``root`` as a ``Path``.
+
+    Example:
+        >>> from skdlib.broden import BrodenDataset
+        >>> ds = BrodenDataset(make_synthetic_broden("/tmp/skd-doc/b2", 16, size=64))
+        >>> len(ds.concepts), tuple(ds[0]["image"].shape)
+        (52, (3, 64, 64))
+    """
+    root = Path(root)
+    if n_images < 1:
+        raise ValueError(f"n_images must be >= 1, got {n_images}")
+    if size < 16:
+        raise ValueError(f"size must be >= 16, got {size}")
+    if not 0.0 <= val_fraction <= 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1], got {val_fraction}")
+    params = {
+        "format": FORMAT,
+        "n_images": int(n_images),
+        "size": int(size),
+        "seed": int(seed),
+        "val_fraction": float(val_fraction),
+    }
+    if root.exists() and any(root.iterdir()) and not overwrite:
+        params_path = root / PARAMS_FILE
+        found = json.loads(params_path.read_text()) if params_path.is_file() else None
+        if found == params:
+            return root
+        raise FileExistsError(
+            f"{root} already exists and holds "
+            + (f"a generated Broden made with {found}" if found else "something else")
+            + f", not {params}; pass overwrite=True or choose another folder"
+        )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    try:
+        _write(tmp, n_images, size, seed, val_fraction, progress)
+        (tmp / PARAMS_FILE).write_text(json.dumps(params, indent=2))
+        if root.exists():
+            shutil.rmtree(root)
+        os.replace(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return root
+
+
+class PlantedConceptModel(nn.Module):
+    """A model whose channel ``k`` is, by construction, the mask of concept ``k`` on each image.
+
+    It recognises each input image by its pixels (:func:`image_digest` after undoing the
+    normalisation ``(rgb / 255 - mean) / std``) and returns the stored labels of that image as
+    maps of shape ``(B, U, s, s)`` at the segmentation size ``s``: for a pixel concept, 1 where a
+    label layer holds it; for a whole-image concept (texture, scene), 1 everywhere when the image
+    has it. With ``mix`` (``(U, n_concepts)``) the output is ``mix @ masks`` per pixel, i.e. each
+    unit a weighted blend of concept masks. Images it was not built for (e.g. the zero image of a
+    dry run, or inputs normalised differently) give all-zero maps. The maps come out of the
+    submodule ``"units"``, so ``layers=["units"]`` selects them. Build one with
+    :func:`planted_concept_model`.
+
+    Example:
+        >>> model = planted_concept_model(make_synthetic_broden("/tmp/skd-doc/b3", 4, size=64))
+        >>> from skdlib.broden import BrodenImages, BrodenDataset
+        >>> x = BrodenImages(BrodenDataset("/tmp/skd-doc/b3"))[0][None]
+        >>> tuple(model(x).shape)
+        (1, 52, 32, 32)
+    """
+
+    def __init__(
+        self,
+        digests: Sequence[str],
+        pixel_labels: torch.Tensor,
+        image_labels: torch.Tensor,
+        numbers: Sequence[int],
+        mix: torch.Tensor | None = None,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        super().__init__()
+        self.index = {d: i for i, d in enumerate(digests)}
+        self.register_buffer("pixel_labels", pixel_labels.to(torch.int16))  # (N, D, s, s)
+        self.register_buffer("image_labels", image_labels.to(torch.int16))  # (N, E)
+        self.register_buffer("numbers", torch.as_tensor(list(numbers), dtype=torch.int16))
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        if mix is not None:
+            mix = torch.as_tensor(mix, dtype=torch.float32)
+            if mix.dim() != 2 or mix.shape[1] != len(self.numbers):
+                raise ValueError(
+                    f"mix must be (units, {len(self.numbers)}), got {tuple(mix.shape)}"
+                )
+            self.register_buffer("mix", mix)
+        else:
+            self.mix = None
+        self.units = nn.Identity()
+
+    def lookup(self, x: torch.Tensor) -> torch.Tensor:
+        """Positions (into the stored images) of the images in a normalised batch ``(B,3,H,W)``;
+        -1 for an image the model does not know (its maps are all zero)."""
+        rgb = ((x.float() * self.std + self.mean) * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+        rgb = rgb.permute(0, 2, 3, 1).cpu().numpy()
+        out = [self.index.get(image_digest(image), -1) for image in rgb]
+        return torch.tensor(out, dtype=torch.int64, device=x.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pos = self.lookup(x)
+        known = pos >= 0
+        pos = pos.clamp_min(0)
+        numbers = self.numbers.view(1, 1, -1, 1, 1)
+        pixel = self.pixel_labels[pos].unsqueeze(2)  # (B, D, 1, s, s)
+        masks = (pixel == numbers).any(1)  # (B, C, s, s)
+        whole = (self.image_labels[pos].unsqueeze(2) == self.numbers.view(1, 1, -1)).any(1)
+        masks = (masks | whole[:, :, None, None]) & known.view(-1, 1, 1, 1)
+        masks = masks.float()
+        if self.mix is not None:
+            masks = torch.einsum("uc,bchw->buhw", self.mix, masks)
+        return self.units(masks)
+
+
+def planted_concept_model(
+    root: str | os.PathLike,
+    concepts: Sequence[str | int] | None = None,
+    mix: torch.Tensor | None = None,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> PlantedConceptModel:
+    """A :class:`PlantedConceptModel` for the generated Broden in ``root``.
+
+    The masks come from the generator itself (:func:`synthetic_broden_scene`), never from the
+    files: a test of the reader and of Network Dissection against known answers. Whole-image
+    concepts are planted where the scene truly has them, also on images whose annotation was
+    left out.
+
+    Args:
+        root: a folder written by :func:`make_synthetic_broden`.
+        concepts: names or unified numbers; unit ``k`` shows ``concepts[k]`` (default: all 52
+            concepts in number order, so unit ``k`` is concept number ``k + 1``).
+        mix: optional ``(U, len(concepts))`` weights (see :class:`PlantedConceptModel`).
+        mean, std: the normalisation the inputs will carry (ImageNet's by default).
+    """
+    root = Path(root)
+    params_path = root / PARAMS_FILE
+    if not params_path.is_file():
+        raise FileNotFoundError(
+            f"{params_path} not found: {root} was not written by make_synthetic_broden"
+        )
+    params = json.loads(params_path.read_text())
+    size, seed, n = params["size"], params["seed"], params["n_images"]
+    if concepts is None:
+        numbers = [c.number for c in CONCEPTS]
+    else:
+        numbers = [c if isinstance(c, int) else concept_number(c) for c in concepts]
+    digests, pixel, whole = [], [], []
+    for i in range(n):
+        scene, _ = synthetic_broden_scene(i, size, seed)
+        with Image.open(root / "images" / SOURCE / f"{i:06d}.jpg") as img:
+            digests.append(image_digest(np.asarray(img.convert("RGB"))))
+        pixel.append([layer for cat in PIXEL_CATEGORIES for layer in scene.pixel_labels[cat]])
+        whole.append([m for cat in IMAGE_CATEGORIES for m in scene.image_labels[cat]])
+    depth = max(len(p) for p in pixel)
+    seg = size // 2
+    pixel_t = torch.zeros((n, depth, seg, seg), dtype=torch.int16)
+    for i, layers in enumerate(pixel):
+        for d, layer in enumerate(layers):
+            pixel_t[i, d] = torch.from_numpy(layer.astype(np.int16))
+    whole_t = torch.tensor(whole, dtype=torch.int16)
+    return PlantedConceptModel(digests, pixel_t, whole_t, numbers, mix, mean, std)

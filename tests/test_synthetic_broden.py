@@ -1,0 +1,150 @@
+"""skdlib.synthetic_broden: the generated Broden's files, statistics, determinism, planted model."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from skdlib.broden import BrodenDataset, BrodenImages
+from skdlib.synthetic import CATEGORIES, CONCEPTS, IMAGE_CATEGORIES, PIXEL_CATEGORIES
+from skdlib.synthetic_broden import (
+    PARAMS_FILE,
+    image_digest,
+    make_synthetic_broden,
+    planted_concept_model,
+    synthetic_broden_scene,
+)
+
+N, SIZE, SEED = 16, 48, 3
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return make_synthetic_broden(
+        tmp_path_factory.mktemp("sb") / "b", N, size=SIZE, seed=SEED, progress=False
+    )
+
+
+def test_layout_and_tables_match_the_png_files(root):
+    """Recount frequency, coverage and category statistics from the written files."""
+    assert (root / "images" / "synthetic").is_dir()
+    index = _rows(root / "index.csv")
+    assert list(index[0]) == ["image", "split", "ih", "iw", "sh", "sw", *CATEGORIES]
+    assert len(index) == N
+    freq, cover, cat_freq = Counter(), Counter(), Counter()
+    for row in index:
+        assert (row["ih"], row["iw"], row["sh"], row["sw"]) == ("48", "48", "24", "24")
+        present = set()
+        for cat in PIXEL_CATEGORIES:
+            for rel in filter(None, row[cat].split(";")):
+                rgb = np.asarray(Image.open(root / "images" / rel)).astype(np.int64)
+                labels = rgb[..., 0] + 256 * rgb[..., 1]
+                assert labels.shape == (24, 24) and not rgb[..., 2].any()
+                for n in np.unique(labels[labels > 0]).tolist():
+                    cover[n] += (labels == n).mean()
+                    present.add(n)
+            cat_freq[cat] += bool(row[cat])
+        for cat in IMAGE_CATEGORIES:
+            for n in map(int, filter(None, row[cat].split(";"))):
+                cover[n] += 1.0
+                present.add(n)
+            cat_freq[cat] += bool(row[cat])
+        freq.update(present)
+    labels = _rows(root / "label.csv")
+    assert [int(r["number"]) for r in labels] == [c.number for c in CONCEPTS]
+    for r, c in zip(labels, CONCEPTS, strict=True):
+        assert r["name"] == c.name and r["category"] == f"{c.category}({freq[c.number]})"
+        assert int(r["frequency"]) == freq[c.number]
+        assert float(r["coverage"]) == pytest.approx(cover[c.number], abs=1e-6)
+    for r in _rows(root / "category.csv"):
+        members = [c.number for c in CONCEPTS if c.category == r["name"]]
+        assert (int(r["first"]), int(r["last"]), int(r["count"])) == (
+            min(members), max(members), len(members))  # fmt: skip
+        assert int(r["frequency"]) == cat_freq[r["name"]]
+        codes = _rows(root / f"c_{r['name']}.csv")
+        assert [int(x["code"]) for x in codes] == list(range(1, len(members) + 1))
+        assert [int(x["number"]) for x in codes] == members
+    splits = [r["split"] for r in index]
+    assert splits == ["train"] * 13 + ["val"] * 3  # the last 20 %
+
+
+def test_pngs_hold_the_generator_labels_and_the_jpegs_its_images(root):
+    index = _rows(root / "index.csv")
+    for i in (0, 1, 6, 7):
+        scene, annotated = synthetic_broden_scene(i, SIZE, SEED)
+        row = index[i]
+        for cat in PIXEL_CATEGORIES:
+            paths = [p for p in row[cat].split(";") if p]
+            truth = [a for a in scene.pixel_labels[cat] if a.any()] if annotated[cat] else []
+            assert len(paths) == len(truth)
+            for rel, layer in zip(paths, truth, strict=True):
+                rgb = np.asarray(Image.open(root / "images" / rel)).astype(np.int64)
+                np.testing.assert_array_equal(rgb[..., 0] + 256 * rgb[..., 1], layer)
+        jpeg = np.asarray(Image.open(root / "images" / row["image"]).convert("RGB"), np.float64)
+        assert np.abs(jpeg - scene.image).mean() < 4.0  # quality 95, no chroma subsampling
+    assert index[6]["color"] == index[6]["object"] == index[6]["part"] == ""
+    assert index[3]["texture"] == "" and index[5]["scene"] == "" and index[12]["scene"] == ""
+    assert any(";" in row["part"] for row in index)
+
+
+def test_deterministic_by_seed_and_idempotent(root, tmp_path):
+    again = make_synthetic_broden(tmp_path / "again", N, size=SIZE, seed=SEED, progress=False)
+    assert _files(again) == _files(root)
+    other = make_synthetic_broden(tmp_path / "other", N, size=SIZE, seed=SEED + 1, progress=False)
+    assert (
+        _files(other)["images/synthetic/000000.jpg"] != _files(root)["images/synthetic/000000.jpg"]
+    )
+    stamp = (again / "index.csv").stat().st_mtime_ns
+    assert make_synthetic_broden(again, N, size=SIZE, seed=SEED, progress=False) == again
+    assert (again / "index.csv").stat().st_mtime_ns == stamp  # same arguments: nothing rewritten
+    with pytest.raises(FileExistsError, match=r"made with .*'seed': 3.* not .*'seed': 4"):
+        make_synthetic_broden(again, N, size=SIZE, seed=SEED + 1, progress=False)
+    make_synthetic_broden(again, 4, size=SIZE, seed=SEED, overwrite=True, progress=False)
+    assert len(BrodenDataset(again)) == 4 and '"n_images": 4' in (again / PARAMS_FILE).read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+    with pytest.raises(ValueError, match="n_images must be >= 1"):
+        make_synthetic_broden(tmp_path / "x", 0)
+
+
+def test_planted_model_outputs_the_concept_masks(root):
+    ds = BrodenDataset(root)
+    model = planted_concept_model(root, concepts=["red", "circle", "circle rim", "striped"])
+    x = torch.stack([BrodenImages(ds)[i] for i in range(N)])
+    maps = model(x)
+    assert maps.shape == (N, 4, 24, 24)
+    for i in range(N):
+        scene, _ = synthetic_broden_scene(i, SIZE, SEED)
+        layers = [a for cat in PIXEL_CATEGORIES for a in scene.pixel_labels[cat]]
+        for k, number in enumerate((1, 11, 21)):
+            expected = np.any([a == number for a in layers], axis=0)
+            np.testing.assert_array_equal(maps[i, k].numpy(), expected.astype(np.float32))
+        striped = 41 in scene.image_labels["texture"]  # the truth, annotated or not
+        assert torch.all(maps[i, 3] == float(striped))
+    assert not model(torch.zeros(2, 3, SIZE, SIZE)).any()  # unknown images: no concept
+    mixed = planted_concept_model(root, concepts=["red", "circle"], mix=torch.tensor([[2.0, 0.5]]))
+    np.testing.assert_allclose(mixed(x)[:, 0].numpy(), (2 * maps[:, 0] + 0.5 * maps[:, 1]).numpy())
+    assert image_digest(np.zeros((2, 2, 3), np.uint8)) != image_digest(
+        np.zeros((2, 3, 2), np.uint8)
+    )
+    with pytest.raises(FileNotFoundError, match="not written by make_synthetic_broden"):
+        planted_concept_model(root / "images")
