@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", default="auto")
     embed.add_argument("--out", default="runs/offline", help="output folder")
     embed.add_argument("--no-progress", action="store_true")
+    add_download_broden_parser(sub)
+    from .table1 import add_commands as add_distill_commands  # distill, embed-teacher, table1
+
+    add_distill_commands(sub)
     return parser
 
 
@@ -178,12 +182,41 @@ def format_summary(summary: dict, path: Path) -> str:
     return "\n".join(lines)
 
 
+def add_download_broden_parser(sub) -> None:
+    """The ``download-broden`` subcommand: fetch, unpack and verify ``broden1_224``."""
+    from .broden import BRODEN_URL
+
+    dl = sub.add_parser(
+        "download-broden",
+        help="download broden1_224 (~1 GB, resumable), unpack it into --dest, verify the layout",
+    )
+    dl.add_argument("--dest", default="data", help="folder to unpack into (default: data)")
+    dl.add_argument("--url", default=BRODEN_URL, help=f"archive address (default: {BRODEN_URL})")
+    dl.add_argument("--keep-archive", action="store_true", help="keep the zip after unpacking")
+    dl.add_argument("--no-progress", action="store_true")
+
+
+def run_download_broden(args: argparse.Namespace) -> Path:
+    """Run ``download-broden``; returns the verified ``broden1_224`` folder."""
+    from .broden import download_broden
+
+    root = download_broden(
+        args.dest, url=args.url, keep_archive=args.keep_archive, progress=not args.no_progress
+    )
+    print(f"Broden is ready in {root}", flush=True)
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m skdlib``."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "embed":
             run_embed(args)
+        elif args.command == "download-broden":
+            run_download_broden(args)
+        elif args.command in ("distill", "embed-teacher", "table1"):
+            args.run(args)
     except (FileNotFoundError, RuntimeError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
