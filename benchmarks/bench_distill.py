@@ -20,31 +20,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import time
 
 import torch
 import torch.nn.functional as F
+from timing import interleaved
 
 from skdlib.cifar import DeviceLoader, load_split, make_loader
 from skdlib.distill import DistillConfig, DistillTrainer
 from skdlib.models import create_model, stage_channels, stage_names
 
 PAIRS = (("resnet32x4", "resnet8x4"), ("resnet56", "resnet20"))
-
-
-def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Median seconds of each callable, calls interleaved so noise hits all sides alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 class NaiveSKDTrainer(DistillTrainer):

@@ -18,33 +18,18 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 import torchvision
+from timing import interleaved
 
 from skdlib.embedding import EmbeddingConfig, EmbeddingTrainer
 from skdlib.hooks import capture
 from skdlib.losses import DEFAULT_CHUNK_BYTES, skd_loss
 from skdlib.models import create_model
-
-
-def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Median seconds of each callable, calls interleaved so noise hits all sides alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def bench_embedding_step(batch: int, repeats: int) -> dict:

@@ -1,4 +1,4 @@
-"""Atomic saving and loading of artifacts and training checkpoints.
+"""Atomic saving and loading of artifacts, training checkpoints and result files.
 
 Long runs must never leave a half-written file behind: :func:`atomic_save` writes to a temporary
 file in the target's folder, flushes it to disk and renames it over the target in one step, so a
@@ -7,14 +7,43 @@ reader sees either the old file or the new one.
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["atomic_save", "load_artifact"]
+__all__ = [
+    "atomic_save",
+    "atomic_write_text",
+    "csv_text",
+    "load_artifact",
+    "load_checkpoint",
+    "epoch_seed",
+]
+
+
+def _atomic_write(path: str | os.PathLike, write, mode: str) -> Path:
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync, rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
@@ -24,20 +53,27 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
         >>> atomic_save({"x": torch.zeros(2)}, "/tmp/skd-doc/x.pt")
         PosixPath('/tmp/skd-doc/x.pt')
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return _atomic_write(path, lambda handle: torch.save(obj, handle), "wb")
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (JSON, CSV, Markdown results)."""
+    return _atomic_write(path, lambda handle: handle.write(text), "w")
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """CSV of ``rows`` (dicts with the same keys, in the first row's order); ``""`` for none.
+
+    Example:
+        >>> csv_text([{"a": 1, "b": 2}])
+        'a,b\r\n1,2\r\n'
+    """
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def load_artifact(path: str | os.PathLike, what: str = "artifact") -> dict:
@@ -55,3 +91,41 @@ def load_artifact(path: str | os.PathLike, what: str = "artifact") -> dict:
     if not isinstance(obj, dict):
         raise ValueError(f"{path} is not an skdlib {what} (found {type(obj).__name__})")
     return obj
+
+
+def load_checkpoint(
+    path: str | os.PathLike, fmt: str, signature: Mapping[str, Any], what: str, hint: str
+) -> dict:
+    """Load a training checkpoint and check it belongs to this run.
+
+    Args:
+        fmt: the expected ``"format"`` entry.
+        signature: what defines the run (model, layers, settings); it must equal the stored one.
+        what: a name for error messages, e.g. ``"embedding checkpoint"``.
+        hint: what the user should do about a foreign checkpoint.
+
+    Raises:
+        ValueError: for another file type, or a checkpoint of a different run (both signatures
+            are shown).
+    """
+    state = load_artifact(path, what)
+    if state.get("format") != fmt:
+        raise ValueError(f"{path} is not an skdlib {what}")
+    if state["signature"] != signature:
+        raise ValueError(
+            f"checkpoint {path} belongs to a different run:\n  checkpoint: "
+            f"{state['signature']}\n  this run:   {dict(signature)}\n{hint}"
+        )
+    return state
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The RNG seed of one epoch, a hash of ``(seed, epoch)``: reseeding from it at every epoch
+    makes a resumed run draw exactly what an uninterrupted one draws.
+
+    Example:
+        >>> epoch_seed(0, 1) == epoch_seed(0, 1) != epoch_seed(0, 2)
+        True
+    """
+    digest = hashlib.sha256(f"skdlib-epoch:{seed}:{epoch}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % (2**63)

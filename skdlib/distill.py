@@ -51,12 +51,8 @@ Example::
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
@@ -70,7 +66,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import __version__
-from .checkpoint import atomic_save, load_artifact
+from .checkpoint import (
+    atomic_save,
+    atomic_write_text,
+    csv_text,
+    epoch_seed,
+    load_artifact,
+    load_checkpoint,
+)
 from .cifar import make_loader
 from .device import resolve_device
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
@@ -87,7 +90,6 @@ __all__ = [
     "FeatureSpec",
     "default_beta",
     "embed_teacher",
-    "epoch_seed",
     "evaluate",
     "feature_spec",
     "load_model",
@@ -135,17 +137,6 @@ def default_beta(method: str, teacher: str | None = None, student: str | None = 
 def _check_method(method: str) -> None:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """The RNG seed of one epoch, a hash of ``(seed, epoch)`` (independent across epochs).
-
-    Example:
-        >>> epoch_seed(0, 1) == epoch_seed(0, 1) != epoch_seed(0, 2)
-        True
-    """
-    digest = hashlib.sha256(f"skdlib-distill-epoch:{seed}:{epoch}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") % (2**63)
 
 
 @dataclass
@@ -421,28 +412,6 @@ def _model_device(model: nn.Module) -> torch.device:
 # --------------------------------------------------------------------------------------------
 # The trainer
 # --------------------------------------------------------------------------------------------
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return buffer.getvalue()
 
 
 @dataclass
@@ -730,15 +699,13 @@ class DistillTrainer:
         )
 
     def _resume(self, path: Path) -> None:
-        state = load_artifact(path, "training checkpoint")
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not an skdlib training checkpoint")
-        if state["signature"] != self.signature():
-            raise ValueError(
-                f"checkpoint {path} belongs to a different run:\n  checkpoint: "
-                f"{state['signature']}\n  this run:   {self.signature()}\n"
-                "delete the folder or choose another out_dir"
-            )
+        state = load_checkpoint(
+            path,
+            CHECKPOINT_FORMAT,
+            self.signature(),
+            "training checkpoint",
+            "delete the folder or choose another out_dir",
+        )
         self.student.load_state_dict(state["student"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -754,10 +721,10 @@ class DistillTrainer:
         }
         summary = asdict(self.summary)
         history = summary.pop("history")
-        _atomic_write_text(
+        atomic_write_text(
             out / "metrics.json", json.dumps({**info, **summary, "history": history}, indent=1)
         )
-        _atomic_write_text(out / "metrics.csv", _csv_text(history))
+        atomic_write_text(out / "metrics.csv", csv_text(history))
 
     # -- training -------------------------------------------------------------------------------
     def fit(

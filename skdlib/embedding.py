@@ -20,7 +20,6 @@ needed to interpret or reproduce them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import __version__
-from .checkpoint import atomic_save, load_artifact
+from .checkpoint import atomic_save, epoch_seed, load_artifact, load_checkpoint
 from .device import resolve_device
 from .hooks import capture, layer_channels, resolve_modules
 from .losses import embedding_loss_over_layers
@@ -169,11 +168,6 @@ class Callback:
         """Called once after the last epoch."""
 
 
-def _epoch_seed(seed: int, epoch: int) -> int:
-    digest = hashlib.sha256(f"skdlib-epoch:{seed}:{epoch}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") % (2**63)
-
-
 def _batch_images(batch: Any) -> torch.Tensor:
     """Images from a loader batch: a tensor, or the first element of a tuple/list/dict."""
     if isinstance(batch, torch.Tensor):
@@ -295,15 +289,13 @@ class EmbeddingTrainer:
         )
 
     def _resume(self, path: Path, callbacks) -> None:
-        state = load_artifact(path, "embedding checkpoint")
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not an skdlib embedding checkpoint")
-        if state["signature"] != self._run_signature():
-            raise ValueError(
-                f"checkpoint {path} belongs to a different run:\n  checkpoint: "
-                f"{state['signature']}\n  this run:   {self._run_signature()}\n"
-                "delete it or pass another checkpoint path"
-            )
+        state = load_checkpoint(
+            path,
+            CHECKPOINT_FORMAT,
+            self._run_signature(),
+            "embedding checkpoint",
+            "delete it or pass another checkpoint path",
+        )
         with torch.no_grad():
             for name, value in state["vectors"].items():
                 self.vectors[name].copy_(value)
@@ -384,7 +376,7 @@ class EmbeddingTrainer:
         return self.result(loader)
 
     def _train_epoch(self, loader, callbacks, progress) -> tuple[float, float]:
-        torch.manual_seed(_epoch_seed(self.config.seed, self.epoch + 1))
+        torch.manual_seed(epoch_seed(self.config.seed, self.epoch + 1))
         total = torch.zeros((), device=self.device)
         steps = 0
         start = time.perf_counter()

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import atomic_write_text
+
 __all__ = ["RunDir", "MissingInputError", "project_root"]
 
 
@@ -89,7 +91,5 @@ class RunDir:
         """Merge ``values`` into ``metrics.json`` under ``section`` (written atomically)."""
         data = self.metrics()
         data.setdefault(section, {}).update(values)
-        tmp = self.metrics_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=float))
-        os.replace(tmp, self.metrics_path)
+        atomic_write_text(self.metrics_path, json.dumps(data, indent=2, default=float))
         return data[section]

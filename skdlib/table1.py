@@ -47,14 +47,13 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from .checkpoint import atomic_write_text, csv_text
 from .cifar import DATASETS, load_split, make_loader
 from .device import resolve_device
 from .distill import (
     EMBEDDING_METHODS,
     METHODS,
     DistillConfig,
-    _atomic_write_text,
-    _csv_text,
     embed_teacher,
     evaluate,
     load_model,
@@ -272,9 +271,9 @@ def _save_results(out: Path, cfg: Table1Config, rows: list[dict]) -> dict[str, A
         "runs": rows,
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    _atomic_write_text(out / "results.json", json.dumps(results, indent=1))
-    _atomic_write_text(out / "results.csv", _csv_text(rows))
-    _atomic_write_text(out / "table1.md", render_table1(results) + "\n")
+    atomic_write_text(out / "results.json", json.dumps(results, indent=1))
+    atomic_write_text(out / "results.csv", csv_text(rows))
+    atomic_write_text(out / "table1.md", render_table1(results) + "\n")
     return results
 
 
