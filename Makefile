@@ -13,15 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[notebooks,test]'
 	touch $(STAMP)
 
-## main job: embed ResNet18's neurons (offline default: random weights, synthetic images)
+## main job: every tutorial notebook, profile quick (offline, CPU), headless -> runs/quick/
 run: $(STAMP)
-	$(BIN)/python -m skdlib embed --out runs/offline
+	$(BIN)/python -m skdlib notebooks --profile quick
 
-## the whole test suite: lint + format check + pytest
+## the whole test suite: lint + format check + unit tests + notebooks (nbval, profile smoke)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	SKD_PROFILE=smoke $(BIN)/pytest tests --nbval-lax notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -30,6 +30,8 @@ lint: $(STAMP)
 ## benchmarks (never part of the tests): prints side-by-side timings on this machine
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_dissect.py
+	$(BIN)/python benchmarks/bench_distill.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", default="auto")
     embed.add_argument("--out", default="runs/offline", help="output folder")
     embed.add_argument("--no-progress", action="store_true")
+    nbs = sub.add_parser(
+        "notebooks", help="run the tutorial notebooks headless (papermill) and write a summary"
+    )
+    nbs.add_argument("--profile", default="quick", choices=["smoke", "quick", "paper"])
+    nbs.add_argument("--only", nargs="+", help="notebook file names (default: all, in order)")
     add_download_broden_parser(sub)
     from .table1 import add_commands as add_distill_commands  # distill, embed-teacher, table1
 
@@ -179,12 +184,29 @@ def run_download_broden(args: argparse.Namespace) -> Path:
     return root
 
 
+def run_tutorial(args: argparse.Namespace) -> Path:
+    """Run ``notebooks``: every tutorial notebook (or ``--only``) with ``--profile``."""
+    from .batch import notebook_paths, run_notebooks
+
+    paths = notebook_paths()
+    if args.only:
+        unknown = sorted(set(args.only) - {p.name for p in paths})
+        if unknown:
+            raise ValueError(f"no notebooks {unknown}; choose from {[p.name for p in paths]}")
+        paths = [p for p in paths if p.name in args.only]
+    summary = run_notebooks(args.profile, paths)
+    print(f"summary: {summary}", flush=True)
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m skdlib``."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "embed":
             run_embed(args)
+        elif args.command == "notebooks":
+            run_tutorial(args)
         elif args.command == "download-broden":
             run_download_broden(args)
         elif args.command in ("distill", "embed-teacher", "table1"):

@@ -38,7 +38,7 @@ from . import __version__
 from .checkpoint import atomic_save, epoch_seed, load_artifact, load_checkpoint
 from .device import resolve_device
 from .hooks import capture, layer_channels, resolve_modules
-from .losses import embedding_loss_over_layers
+from .losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
 
 __all__ = [
     "EmbeddingConfig",
@@ -390,6 +390,100 @@ class EmbeddingTrainer:
         if steps == 0:
             raise ValueError("the data loader yielded no batches")
         return float(total) / steps, time.perf_counter() - start
+
+    @torch.no_grad()
+    def dataset_targets(self, loader: Iterable, progress: bool = True) -> dict[str, torch.Tensor]:
+        """``{layer: (C, C)}``: the mean of the per-image targets ``h(D_A)`` over the data.
+
+        Eq. 1's prediction ``q`` is shared by all images and the cross-entropy is linear in the
+        target, so the loss over the whole data set equals ``CE(P̄, q)`` with ``P̄`` this mean:
+        one forward pass fixes the objective that mini-batch SGD optimises stochastically.
+        """
+        cfg = self.config
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        self.model.eval()
+        with capture(self.model, self.layers, detach=True) as acts:
+            for batch in tqdm(loader, desc="dataset targets", leave=False, disable=not progress):
+                images = _batch_images(batch).to(self.device, non_blocking=True)
+                self.model(images)
+                for name in self.layers:
+                    p = activation_target(acts[name], cfg.tau, cfg.exclude_diagonal)
+                    sums[name] = sums.get(name, 0) + p * len(images)
+                count += len(images)
+        if count == 0:
+            raise ValueError("the data loader yielded no batches")
+        return {name: total / count for name, total in sums.items()}
+
+    def fit_dataset_mean(
+        self,
+        loader: Iterable,
+        steps: int = 500,
+        callbacks: Sequence[Callback] = (),
+        progress: bool = True,
+    ) -> NeuronEmbedding:
+        """Train on the exact whole-data objective ``CE(P̄, q)`` (see :meth:`dataset_targets`).
+
+        One forward pass over ``loader``, then ``steps`` full-objective optimiser steps, each
+        costing only the ``(C, K)`` vectors' similarity: converged vectors in seconds, where
+        mini-batch training needs one network forward per step. The learning-rate schedule and
+        callbacks treat every ``steps // config.epochs`` steps as an epoch. The minimiser is the
+        same as :meth:`fit`'s; only the optimisation path differs (no sampling noise).
+        """
+        first = next(iter(loader), None)
+        if first is None:
+            raise ValueError("the data loader yielded no batches")
+        self.prepare(_batch_images(first).shape[1:])
+        frozen = [p for p in self.model.parameters() if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)
+        try:
+            targets = self.dataset_targets(loader, progress)
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+        cfg = self.config
+        per_epoch = max(1, steps // cfg.epochs)
+        vectors = self.vectors.as_dict()
+        for cb in callbacks:
+            cb.on_train_start(self)
+        start = time.perf_counter()
+        for epoch in tqdm(
+            range(1, cfg.epochs + 1),
+            desc="embedding (dataset mean)",
+            unit="epoch",
+            disable=not progress,
+        ):
+            self.epoch = epoch - 1
+            total = 0.0
+            for step in range(1, per_epoch + 1):
+                loss = torch.stack(
+                    [
+                        relation_cross_entropy_to(
+                            targets[n], vectors[n], cfg.tau, cfg.exclude_diagonal
+                        )
+                        for n in self.layers
+                    ]
+                ).mean()
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                total += float(loss.detach())
+                for cb in callbacks:
+                    cb.on_step_end(self, step, loss.detach())
+            lr = self.optimizer.param_groups[0]["lr"]
+            self.scheduler.step()
+            self.epoch = epoch
+            values = (epoch, total / per_epoch, lr, time.perf_counter() - start)
+            for key, value in zip(self.history, values, strict=True):
+                self.history[key].append(value)
+            for cb in callbacks:
+                cb.on_epoch_end(self, epoch, {"loss": total / per_epoch, "lr": lr})
+        for cb in callbacks:
+            cb.on_train_end(self)
+        emb = self.result(loader)
+        emb.meta["training"]["mode"] = f"dataset-mean, {per_epoch * cfg.epochs} steps"
+        return emb
 
     def result(self, loader: Iterable | None = None) -> NeuronEmbedding:
         """The current vectors as a :class:`NeuronEmbedding` with full metadata."""

@@ -31,6 +31,8 @@ __all__ = [
     "EPS",
     "pairwise_cosine",
     "relation_cross_entropy",
+    "relation_cross_entropy_to",
+    "activation_target",
     "embedding_loss",
     "skd_loss",
     "embedding_loss_over_layers",
@@ -234,6 +236,30 @@ def relation_cross_entropy(
     return _cross_entropy_to(p, pred_sim, tau, exclude_diagonal)
 
 
+def relation_cross_entropy_to(
+    target_prob: torch.Tensor,
+    vectors: torch.Tensor,
+    tau: float = 1.0,
+    exclude_diagonal: bool = False,
+) -> torch.Tensor:
+    """Eq. 1 against a precomputed target: ``CE(target_prob, h(D_S))`` for vectors ``(C, K)``.
+
+    ``target_prob`` is a ``(C, C)`` row-stochastic matrix, e.g. :func:`activation_target` of a
+    batch, or its mean over a whole data set (for which this is the data set's Eq. 1 loss).
+
+    Example:
+        >>> s = torch.randn(6, 4, requires_grad=True)
+        >>> relation_cross_entropy_to(activation_target(torch.rand(3, 6, 2, 2)), s).backward()
+    """
+    if target_prob.shape != (vectors.shape[0], vectors.shape[0]):
+        raise ValueError(
+            f"target {tuple(target_prob.shape)} does not fit {vectors.shape[0]} vectors"
+        )
+    _check_tau(tau, exclude_diagonal, vectors.shape[0])
+    pred_sim = pairwise_cosine(vectors)
+    return _cross_entropy_to(target_prob.to(pred_sim.dtype), pred_sim, tau, exclude_diagonal)
+
+
 def check_channels(layer: str, activation: torch.Tensor, vectors: torch.Tensor) -> None:
     """Raise a clear error unless ``activation (B, C, ...)`` and ``vectors (C, K)`` agree on C."""
     if activation.dim() < 2:
@@ -328,8 +354,7 @@ def embedding_loss(
     check_channels("<embedding_loss>", activation, vectors)
     _check_tau(tau, exclude_diagonal, vectors.shape[0])
     target = activation_target(activation, tau, exclude_diagonal, max_chunk_bytes)
-    pred_sim = pairwise_cosine(vectors)
-    return _cross_entropy_to(target.to(pred_sim.dtype), pred_sim, tau, exclude_diagonal)
+    return relation_cross_entropy_to(target, vectors, tau, exclude_diagonal)
 
 
 def skd_loss(

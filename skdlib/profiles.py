@@ -34,6 +34,11 @@ class Profile:
         broden_images: images of the generated Broden.
         layers: the embedded / dissected layers.
         embed_epochs, embed_optimizer, embed_lr, batch_size: the neuron embedding (Eq. 1).
+        embed_mode: ``"minibatch"`` (the paper: one network forward per step, SGD over
+            epochs) or ``"dataset_mean"`` (the same objective fitted exactly: one forward pass
+            over the data, then ``embed_steps`` cheap steps; see
+            :meth:`skdlib.embedding.EmbeddingTrainer.fit_dataset_mean`).
+        embed_steps: optimiser steps of the ``dataset_mean`` mode.
         cifar: ``"real"`` (CIFAR-100) or ``"synthetic"`` (the generated stand-in).
         cifar_per_class: images per class of the stand-in (train split).
         teacher, student: the distillation pair.
@@ -70,6 +75,8 @@ class Profile:
     dissect_quantile: float = 0.95
     upper_steps: int = 300
     map_method: str = "tsne"
+    embed_mode: str = "dataset_mean"
+    embed_steps: int = 600
     layers: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4")
     device: str = "auto"
     notes: dict = field(default_factory=dict)
@@ -93,13 +100,14 @@ PROFILES: dict[str, Profile] = {
         batch_size=16,
         cifar="synthetic",
         cifar_per_class=2,
-        teacher="resnet32x4",
-        student="resnet8x4",
+        teacher="resnet56",
+        student="resnet20",
         teacher_epochs=1,
         student_epochs=1,
         display_images=8,
         upper_steps=20,
         map_method="pca",
+        embed_steps=40,
     ),
     "quick": Profile(
         name="quick",
@@ -114,10 +122,10 @@ PROFILES: dict[str, Profile] = {
         embed_lr=0.01,
         batch_size=64,
         cifar="synthetic",
-        cifar_per_class=20,
-        teacher="resnet32x4",
-        student="resnet8x4",
-        teacher_epochs=6,
+        cifar_per_class=16,
+        teacher="resnet56",
+        student="resnet20",
+        teacher_epochs=10,
         student_epochs=6,
     ),
     "paper": Profile(
@@ -141,6 +149,7 @@ PROFILES: dict[str, Profile] = {
         methods=("none", "kd", "skd"),
         dissect_quantile=0.995,
         upper_steps=500,
+        embed_mode="minibatch",
     ),
 }
 

@@ -65,6 +65,7 @@ from .models import MODEL_NAMES, PAPER_PAIRS
 __all__ = [
     "PUBLISHED",
     "ROWS",
+    "plot_results",
     "Table1Config",
     "load_config",
     "pair_label",
@@ -470,6 +471,44 @@ def render_table1(results: Mapping[str, Any], metric: str = "last_top1") -> str:
         cells = [_cell(values(p, row), PUBLISHED.get(p, {}).get(row)) for p in pairs]
         lines.append(f"| {ROWS[row]} |" + "".join(f" {c} |" for c in cells))
     return "\n".join(lines)
+
+
+def plot_results(results: Mapping[str, Any], metric: str = "last_top1"):
+    """Bar chart of top-1 per method (and the teacher) for every pair of a results dict.
+
+    Returns:
+        The matplotlib figure; bars are the mean over trials, labelled with their value.
+    """
+    import matplotlib.pyplot as plt
+
+    runs = results.get("runs", [])
+    pairs = [tuple(p) for p in results.get("config", {}).get("pairs", [])]
+    fig, axes = plt.subplots(
+        1,
+        max(1, len(pairs)),
+        figsize=(4.5 * max(1, len(pairs)), 3.4),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax, (teacher, student) in zip(axes[0], pairs, strict=False):
+        bars: dict[str, list[float]] = {}
+        for r in runs:
+            if r["role"] == "teacher" and r["student"] == teacher:
+                bars.setdefault(f"teacher\n{teacher}", []).append(r[metric])
+            elif (
+                r["role"] == "student"
+                and r["student"] == student
+                and (r["method"] == "none" or r["teacher"] == teacher)
+            ):
+                bars.setdefault(ROWS.get(r["method"], r["method"]), []).append(r[metric])
+        names = list(bars)
+        means = [sum(v) / len(v) for v in bars.values()]
+        ax.bar(names, means, color=["0.6"] + ["C0"] * (len(names) - 1))
+        for i, m in enumerate(means):
+            ax.text(i, m, f"{m:.1f}", ha="center", va="bottom", fontsize=8)
+        ax.set_title(pair_label(teacher, student), fontsize=9)
+        ax.set_ylabel(f"top-1 % ({metric.replace('_', ' ')})")
+    return fig
 
 
 # --------------------------------------------------------------------------------------------

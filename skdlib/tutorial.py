@@ -16,6 +16,7 @@ import torchvision
 from torch import nn
 
 from .broden import BRODEN_FOLDER, BrodenDataset, BrodenImages
+from .embedding import Callback, EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .pretrain import load_or_train
 from .pretrained import load_torchvision_model
 from .profiles import Profile
@@ -30,6 +31,8 @@ __all__ = [
     "studied_network",
     "broden",
     "display_set",
+    "distillation_config",
+    "train_embedding",
 ]
 
 #: Seed of the concept pre-training images; the generated Broden uses seed 0, so the network is
@@ -110,3 +113,60 @@ def display_set(dataset: BrodenDataset, n: int) -> tuple[torch.Tensor, np.ndarra
     normalised = BrodenImages(dataset)
     images = torch.stack([normalised[int(i)] for i in picks])
     return images, to_display(images)
+
+
+def distillation_config(profile: Profile, run: RunDir) -> dict:
+    """The Table-1 job of notebook 05 for ``profile`` (see :func:`skdlib.table1.run_table1`).
+
+    One teacher/student pair, the profile's methods, one trial; CIFAR-100 under the CRD protocol
+    in ``paper``, the generated stand-in otherwise. Results go to ``run.path("distillation")``.
+    """
+    synthetic = profile.cifar == "synthetic"
+    return {
+        "name": "Static distillation" + (" on the synthetic stand-in" if synthetic else ""),
+        "out": str(run.path("distillation")),
+        "data": "synthetic" if synthetic else "cifar100",
+        "data_root": str(data_dir()),
+        "train_per_class": profile.cifar_per_class if synthetic else None,
+        "test_per_class": max(1, profile.cifar_per_class // 2) if synthetic else None,
+        "pairs": [[profile.teacher, profile.student]],
+        "methods": list(profile.methods),
+        "trials": 1,
+        "teacher": {"epochs": profile.teacher_epochs},
+        "student": {"epochs": profile.student_epochs},
+        "embedding": {  # offline: a few Adam epochs converge on the small stand-in
+            "epochs": 3 if synthetic else profile.embed_epochs,
+            "optimizer": profile.embed_optimizer,
+            "lr": profile.embed_lr,
+        },
+        "device": profile.device,
+    }
+
+
+def train_embedding(
+    profile: Profile,
+    model: nn.Module,
+    loader,
+    checkpoint: Path | None = None,
+    callbacks: list[Callback] = (),
+) -> NeuronEmbedding:
+    """Embed ``model``'s neurons at ``profile.layers`` the profile's way (``embed_mode``).
+
+    ``minibatch`` is the paper's procedure (:meth:`EmbeddingTrainer.fit`, checkpointed to
+    ``checkpoint`` and resumable); ``dataset_mean`` fits the same objective exactly from one
+    forward pass (:meth:`EmbeddingTrainer.fit_dataset_mean`).
+    """
+    config = EmbeddingConfig(
+        epochs=profile.embed_epochs, optimizer=profile.embed_optimizer, lr=profile.embed_lr
+    )
+    trainer = EmbeddingTrainer(
+        model,
+        list(profile.layers),
+        config,
+        device=profile.device,
+        model_name="resnet18",
+        data_info={"images": len(loader.dataset), "weights": profile.weights},
+    )
+    if profile.embed_mode == "dataset_mean":
+        return trainer.fit_dataset_mean(loader, steps=profile.embed_steps, callbacks=callbacks)
+    return trainer.fit(loader, checkpoint=checkpoint, callbacks=callbacks)

@@ -286,3 +286,38 @@ def test_semantic_vectors_are_seeded_unit_rows_and_allow_dotted_names():
     assert torch.equal(a["layer4.1.conv2"], b["layer4.1.conv2"])
     torch.testing.assert_close(a["x"].norm(dim=1), torch.ones(3))
     assert list(a.as_dict()) == ["layer4.1.conv2", "x"]
+
+
+# ---------------------------------------------------------------- the dataset-mean objective
+
+
+def test_dataset_mean_objective_equals_mean_of_per_image_losses():
+    from skdlib.losses import embedding_loss, relation_cross_entropy_to
+
+    model, _ = planted_model()
+    data = loader(40, batch_size=16)  # batches of 16, 16, 8: unequal sizes are weighted right
+    trainer = EmbeddingTrainer(model, ["1"], EmbeddingConfig(tau=0.5))
+    trainer.prepare((GROUPS, 8, 8))
+    targets = trainer.dataset_targets(data, progress=False)
+    vectors = torch.randn(2 * GROUPS, 16, dtype=torch.float64)
+    images = data.dataset.tensors[0]
+    with torch.no_grad():
+        acts = model(images).double()
+    per_image = [float(embedding_loss(acts[i : i + 1], vectors, tau=0.5)) for i in range(40)]
+    whole = float(relation_cross_entropy_to(targets["1"].double(), vectors, tau=0.5))
+    assert whole == pytest.approx(sum(per_image) / 40, rel=1e-6)
+
+
+def test_fit_dataset_mean_recovers_planted_pairs_and_logs_callbacks():
+    model, owner = planted_model()
+    recorder = Recorder()
+    trainer = EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=5, optimizer="adam", lr=0.05))
+    emb = trainer.fit_dataset_mean(loader(), steps=200, callbacks=[recorder], progress=False)
+    for unit in range(2 * GROUPS):
+        best, _ = emb.nearest("1", unit, k=1)[0]
+        assert owner[best] == owner[unit]
+    history = emb.meta["history"]
+    assert history["epoch"] == [1, 2, 3, 4, 5] and history["loss"][-1] < history["loss"][0]
+    assert [e[0] for e in recorder.events] == ["start"] + ["epoch"] * 5 + ["end"]
+    assert emb.meta["training"]["mode"] == "dataset-mean, 200 steps"
+    assert all(p.requires_grad for p in model.parameters())

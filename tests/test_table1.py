@@ -178,3 +178,50 @@ def test_cli_runs_a_config_and_prints_the_table(tiny_run, tmp_path, capsys):
     bad = [*args[:2], "resnet8x4", *args[3:-1], str(tmp_path / "bad")]
     assert main(bad) == 1
     assert "has 64 channels but teacher resnet56 layer 'layer1' has 16" in capsys.readouterr().err
+
+
+def test_plot_results_draws_the_mean_of_each_method():
+    import matplotlib.pyplot as plt
+
+    from skdlib.table1 import plot_results
+
+    runs = [
+        {
+            "role": "teacher",
+            "teacher": None,
+            "student": "resnet56",
+            "method": "none",
+            "trial": 0,
+            "last_top1": 60.0,
+        },
+        {
+            "role": "student",
+            "teacher": None,
+            "student": "resnet20",
+            "method": "none",
+            "trial": 0,
+            "last_top1": 50.0,
+        },
+        {
+            "role": "student",
+            "teacher": "resnet56",
+            "student": "resnet20",
+            "method": "skd",
+            "trial": 0,
+            "last_top1": 52.0,
+        },
+        {
+            "role": "student",
+            "teacher": "resnet56",
+            "student": "resnet20",
+            "method": "skd",
+            "trial": 1,
+            "last_top1": 54.0,
+        },
+    ]
+    fig = plot_results({"config": {"pairs": [["resnet56", "resnet20"]]}, "runs": runs})
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["teacher\nresnet56", "Student", "SKD"]
+    assert heights == [60.0, 50.0, 53.0]
+    plt.close(fig)
