@@ -25,22 +25,23 @@ def test_the_six_tutorial_steps_are_there():
     assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
 
 
+REFERENCES = json.loads((ROOT / "tests" / "nbval_references.json").read_text())
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_without_outputs(path):
-    """Only `NBVAL_CHECK_OUTPUT` cells keep an output: the plain-text result nbval compares
-    against (nbval also wants them marked as run). Every other cell is empty and unrun."""
-    checks = 0
     for cell in code_cells(path):
-        if source(cell).startswith(CHECK):
-            checks += 1
-            assert len(cell["outputs"]) == 1, f"{path.name}: check cell needs its reference"
-            (out,) = cell["outputs"]
-            assert out["output_type"] == "execute_result" and set(out["data"]) == {"text/plain"}
-            assert cell["execution_count"] == out["execution_count"] == 1
-        else:
-            assert cell["outputs"] == [], f"{path.name} has outputs in: {source(cell)[:60]!r}"
-            assert cell.get("execution_count") is None, source(cell)[:60]
-    assert checks <= 2, "keep reference outputs to a few deterministic cells"
+        assert cell["outputs"] == [], f"{path.name} has outputs in: {source(cell)[:60]!r}"
+        assert cell.get("execution_count") is None, source(cell)[:60]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_output_check_has_a_stored_reference(path):
+    """`NBVAL_CHECK_OUTPUT` cells are compared with tests/nbval_references.json (attached by the
+    root conftest.py); every check has one, and every reference belongs to a check cell."""
+    checks = {c["id"] for c in code_cells(path) if source(c).startswith(CHECK)}
+    assert set(REFERENCES.get(path.name, {})) == checks
+    assert len(checks) <= 2, "keep output checks to a few deterministic cells"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
