@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,28 @@ class EmbeddingTrainer:
             self.optimizer, milestones=cfg.milestone_epochs(), gamma=cfg.gamma
         )
 
+    def _prepare_from(self, loader: Iterable) -> None:
+        """:meth:`prepare` for the image shape of ``loader``'s first batch."""
+        first = next(iter(loader), None)
+        if first is None:
+            raise ValueError("the data loader yielded no batches")
+        self.prepare(_batch_images(first).shape[1:])
+
+    @contextmanager
+    def _frozen_model(self):
+        """Eval mode and no parameter gradients for the block; both restored afterwards."""
+        frozen = [p for p in self.model.parameters() if p.requires_grad]
+        was_training = self.model.training
+        for p in frozen:
+            p.requires_grad_(False)
+        self.model.eval()
+        try:
+            yield
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+            self.model.train(was_training)
+
     def train_step(self, images: torch.Tensor) -> torch.Tensor:
         """One step of Eq. 1 on a batch ``(B, 3, H, W)``: frozen forward, loss, update.
 
@@ -329,21 +352,13 @@ class EmbeddingTrainer:
             The trained :class:`NeuronEmbedding`.
         """
         callbacks = list(callbacks)
-        first = next(iter(loader), None)
-        if first is None:
-            raise ValueError("the data loader yielded no batches")
-        self.prepare(_batch_images(first).shape[1:])
+        self._prepare_from(loader)
         ckpt = Path(checkpoint) if checkpoint is not None else None
         if ckpt is not None and ckpt.exists():
             self._resume(ckpt, callbacks)
 
         cfg = self.config
-        frozen = [p for p in self.model.parameters() if p.requires_grad]
-        was_training = self.model.training
-        for p in frozen:
-            p.requires_grad_(False)
-        self.model.eval()
-        try:
+        with self._frozen_model():
             for cb in callbacks:
                 cb.on_train_start(self)
             epochs = tqdm(
@@ -357,23 +372,27 @@ class EmbeddingTrainer:
             for epoch in epochs:
                 self.epoch = epoch - 1
                 mean_loss, seconds = self._train_epoch(loader, callbacks, progress)
-                lr = self.optimizer.param_groups[0]["lr"]
-                self.scheduler.step()
-                self.epoch = epoch
-                for key, value in zip(self.history, (epoch, mean_loss, lr, seconds), strict=True):
-                    self.history[key].append(value)
+                lr = self._end_epoch(epoch, mean_loss, seconds, callbacks)
                 epochs.set_postfix(loss=f"{mean_loss:.5f}", lr=f"{lr:.3g}")
-                for cb in callbacks:
-                    cb.on_epoch_end(self, epoch, {"loss": mean_loss, "lr": lr})
                 if ckpt is not None:
                     self._save_checkpoint(ckpt, callbacks)
             for cb in callbacks:
                 cb.on_train_end(self)
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)
-            self.model.train(was_training)
         return self.result(loader)
+
+    def _end_epoch(self, epoch: int, mean_loss: float, seconds: float, callbacks) -> float:
+        """Step the lr schedule, record the epoch in :attr:`history`, run the callbacks.
+
+        Returns the learning rate the epoch trained with.
+        """
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step()
+        self.epoch = epoch
+        for key, value in zip(self.history, (epoch, mean_loss, lr, seconds), strict=True):
+            self.history[key].append(value)
+        for cb in callbacks:
+            cb.on_epoch_end(self, epoch, {"loss": mean_loss, "lr": lr})
+        return lr
 
     def _train_epoch(self, loader, callbacks, progress) -> tuple[float, float]:
         torch.manual_seed(epoch_seed(self.config.seed, self.epoch + 1))
@@ -402,8 +421,7 @@ class EmbeddingTrainer:
         cfg = self.config
         sums: dict[str, torch.Tensor] = {}
         count = 0
-        self.model.eval()
-        with capture(self.model, self.layers, detach=True) as acts:
+        with self._frozen_model(), capture(self.model, self.layers, detach=True) as acts:
             for batch in tqdm(loader, desc="dataset targets", leave=False, disable=not progress):
                 images = _batch_images(batch).to(self.device, non_blocking=True)
                 self.model(images)
@@ -430,18 +448,9 @@ class EmbeddingTrainer:
         callbacks treat every ``steps // config.epochs`` steps as an epoch. The minimiser is the
         same as :meth:`fit`'s; only the optimisation path differs (no sampling noise).
         """
-        first = next(iter(loader), None)
-        if first is None:
-            raise ValueError("the data loader yielded no batches")
-        self.prepare(_batch_images(first).shape[1:])
-        frozen = [p for p in self.model.parameters() if p.requires_grad]
-        for p in frozen:
-            p.requires_grad_(False)
-        try:
+        self._prepare_from(loader)
+        with self._frozen_model():
             targets = self.dataset_targets(loader, progress)
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)
         cfg = self.config
         per_epoch = max(1, steps // cfg.epochs)
         vectors = self.vectors.as_dict()
@@ -471,14 +480,7 @@ class EmbeddingTrainer:
                 total += float(loss.detach())
                 for cb in callbacks:
                     cb.on_step_end(self, step, loss.detach())
-            lr = self.optimizer.param_groups[0]["lr"]
-            self.scheduler.step()
-            self.epoch = epoch
-            values = (epoch, total / per_epoch, lr, time.perf_counter() - start)
-            for key, value in zip(self.history, values, strict=True):
-                self.history[key].append(value)
-            for cb in callbacks:
-                cb.on_epoch_end(self, epoch, {"loss": total / per_epoch, "lr": lr})
+            self._end_epoch(epoch, total / per_epoch, time.perf_counter() - start, callbacks)
         for cb in callbacks:
             cb.on_train_end(self)
         emb = self.result(loader)

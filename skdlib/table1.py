@@ -542,28 +542,16 @@ def synthetic_end_to_end(
     Returns:
         ``(results, table)``: the results dict and the rendered Markdown table.
     """
-    values = json.loads(SYNTHETIC_CONFIG.read_text()) if SYNTHETIC_CONFIG.is_file() else {}
-    values = {**_SYNTHETIC_FALLBACK, **values, **dict(overrides or {})}
+    if not SYNTHETIC_CONFIG.is_file():
+        raise FileNotFoundError(
+            f"{SYNTHETIC_CONFIG} not found: the demo's settings live in the repository's "
+            "configs/ folder; install skdlib from a checkout (pip install -e .)"
+        )
+    values = {**json.loads(SYNTHETIC_CONFIG.read_text()), **dict(overrides or {})}
     if out is not None:
         values["out"] = str(out)
     results = run_table1(load_config(values), progress=progress)
     return results, render_table1(results)
-
-
-#: Used when the package is installed without the repository's ``configs/`` folder.
-_SYNTHETIC_FALLBACK: dict[str, Any] = {
-    "name": "Table 1 on the synthetic stand-in",
-    "out": "runs/table1_synthetic",
-    "data": "synthetic",
-    "train_per_class": 10,
-    "test_per_class": 10,
-    "pairs": [["resnet56", "resnet20"]],
-    "methods": ["none", "kd", "skd"],
-    "trials": 1,
-    "teacher": {"epochs": 10},
-    "student": {"epochs": 10},
-    "embedding": {"epochs": 3, "optimizer": "adam", "lr": 0.01},
-}
 
 
 # --------------------------------------------------------------------------------------------
