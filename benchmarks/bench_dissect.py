@@ -27,7 +27,7 @@ import torch
 import torchvision
 
 from skdlib.broden import BrodenDataset
-from skdlib.device import resolve_device
+from skdlib.runtime import resolve_device
 from skdlib.dissect import dissect
 from skdlib.synthetic_broden import make_synthetic_broden
 

@@ -8,7 +8,6 @@ reader sees either the old file or the new one.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import tempfile
@@ -24,7 +23,6 @@ __all__ = [
     "csv_text",
     "load_artifact",
     "load_checkpoint",
-    "epoch_seed",
 ]
 
 
@@ -117,15 +115,3 @@ def load_checkpoint(
             f"{state['signature']}\n  this run:   {dict(signature)}\n{hint}"
         )
     return state
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """The RNG seed of one epoch, a hash of ``(seed, epoch)``: reseeding from it at every epoch
-    makes a resumed run draw exactly what an uninterrupted one draws.
-
-    Example:
-        >>> epoch_seed(0, 1) == epoch_seed(0, 1) != epoch_seed(0, 2)
-        True
-    """
-    digest = hashlib.sha256(f"skdlib-epoch:{seed}:{epoch}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") % (2**63)

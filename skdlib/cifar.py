@@ -34,7 +34,7 @@ import torchvision
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
-from .device import resolve_device
+from .runtime import resolve_device
 from .synthetic import SyntheticCIFAR100
 
 __all__ = [

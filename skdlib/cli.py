@@ -17,9 +17,9 @@ import torch
 import torchvision
 from torch.utils.data import DataLoader
 
-from .device import resolve_device
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .pretrained import load_torchvision_model
+from .runtime import resolve_device
 from .synthetic import SyntheticConceptImages
 
 __all__ = ["main", "load_torchvision_model", "build_parser"]

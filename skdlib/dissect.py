@@ -51,9 +51,9 @@ from tqdm.auto import tqdm
 
 from .broden import BrodenDataset, collate_broden
 from .checkpoint import atomic_save, load_artifact
-from .device import resolve_device
 from .hooks import capture, resolve_modules
 from .quantile import StreamingQuantile, exact_quantile
+from .runtime import resolve_device
 
 __all__ = [
     "DEFAULT_QUANTILE",

@@ -70,17 +70,17 @@ from .checkpoint import (
     atomic_save,
     atomic_write_text,
     csv_text,
-    epoch_seed,
     load_artifact,
     load_checkpoint,
 )
 from .cifar import make_loader
-from .device import resolve_device
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .hooks import capture, layer_channels
 from .kd_losses import at_loss_over_layers, kd_loss, pkt_loss, rkd_loss, sp_loss
 from .losses import skd_loss_over_layers
 from .models import VGG, create_model, stage_names
+from .runtime import resolve_device
+from .schedule import epoch_seed
 
 __all__ = [
     "DEFAULT_BETA",

@@ -36,10 +36,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import __version__
-from .checkpoint import atomic_save, epoch_seed, load_artifact, load_checkpoint
-from .device import resolve_device
+from .checkpoint import atomic_save, load_artifact, load_checkpoint
 from .hooks import capture, layer_channels, resolve_modules
 from .losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
+from .runtime import resolve_device
+from .schedule import epoch_seed
 
 __all__ = [
     "EmbeddingConfig",

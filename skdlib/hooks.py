@@ -9,6 +9,10 @@ for a torchvision ResNet. :func:`capture` registers one forward hook per name fo
     acts["layer4"].shape            # (B, 512, 7, 7) for ResNet18 at 224x224
 
 After each forward call the dict holds that call's outputs (later calls overwrite earlier ones).
+
+A module's *input* is recorded by naming it :func:`input_of` the module, e.g. ``"fc:input"``
+for the pooled feature a ResNet's classifier receives. This one mechanism serves the embedding,
+Network Dissection, the figures and the distillation baselines.
 """
 
 from __future__ import annotations
@@ -20,7 +24,26 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-__all__ = ["module_names", "resolve_modules", "capture", "layer_channels"]
+from .runtime import eval_mode, model_device
+
+__all__ = ["module_names", "resolve_modules", "input_of", "capture", "layer_channels"]
+
+#: Suffix of a name that asks :func:`capture` for a module's input instead of its output.
+INPUT_SUFFIX = ":input"
+
+
+def input_of(name: str) -> str:
+    """The :func:`capture` name of ``name``'s input (its first positional argument).
+
+    Example:
+        >>> input_of("fc")
+        'fc:input'
+    """
+    return name + INPUT_SUFFIX
+
+
+def _module_name(name: str) -> str:
+    return name[: -len(INPUT_SUFFIX)] if name.endswith(INPUT_SUFFIX) else name
 
 
 def module_names(model: nn.Module) -> list[str]:
@@ -50,7 +73,7 @@ def resolve_modules(model: nn.Module, names: Sequence[str]) -> dict[str, nn.Modu
     table.pop("", None)
     resolved = {}
     for name in names:
-        if name not in table:
+        if _module_name(name) not in table:
             close = difflib.get_close_matches(name, list(table), n=6, cutoff=0.5)
             top = [n for n in table if "." not in n]
             hint = f"close matches: {', '.join(close)}" if close else "no close match"
@@ -59,7 +82,7 @@ def resolve_modules(model: nn.Module, names: Sequence[str]) -> dict[str, nn.Modu
                 f"top-level modules: {', '.join(top[:20])}. "
                 "Valid names are those of model.named_modules(); see skdlib.hooks.module_names."
             )
-        resolved[name] = table[name]
+        resolved[name] = table[_module_name(name)]
     return resolved
 
 
@@ -71,8 +94,9 @@ def capture(
 
     Args:
         model: any ``nn.Module`` (torchvision models included).
-        names: layer names (see :func:`module_names`); an unknown name raises ``KeyError`` before
-            any hook is registered, listing close matches.
+        names: layer names (see :func:`module_names`), or :func:`input_of` a layer to record its
+            input; an unknown name raises ``KeyError`` before any hook is registered, listing
+            close matches.
         detach: store ``output.detach()`` instead of the output (for frozen models that should not
             keep the autograd graph alive).
 
@@ -86,25 +110,37 @@ def capture(
         ...     _ = net(torch.randn(2, 3, 5, 5))
         >>> acts["1"].shape
         torch.Size([2, 8, 3, 3])
+        >>> with capture(net, [input_of("1")]) as acts:
+        ...     _ = net(torch.randn(2, 3, 5, 5))
+        >>> acts["1:input"].shape                 # what the ReLU received
+        torch.Size([2, 8, 3, 3])
     """
     modules = resolve_modules(model, names)
     outputs: dict[str, torch.Tensor] = {}
     handles = []
 
-    def make_hook(name: str):
-        def hook(_module: nn.Module, _inputs, output) -> None:
-            if not isinstance(output, torch.Tensor):
-                raise TypeError(
-                    f"layer {name!r} returned {type(output).__name__}, not a tensor; "
-                    "capture a submodule whose output is a single tensor"
-                )
-            outputs[name] = output.detach() if detach else output
+    def store(name: str, value) -> None:
+        if not isinstance(value, torch.Tensor):
+            what = "received" if name.endswith(INPUT_SUFFIX) else "returned"
+            raise TypeError(
+                f"layer {_module_name(name)!r} {what} {type(value).__name__}, not a tensor; "
+                "capture a submodule whose output is a single tensor"
+            )
+        outputs[name] = value.detach() if detach else value
 
-        return hook
+    def make_hook(name: str):
+        if name.endswith(INPUT_SUFFIX):
+            return lambda _module, inputs: store(name, inputs[0] if inputs else None)
+        return lambda _module, _inputs, output: store(name, output)
 
     try:
         for name, module in modules.items():
-            handles.append(module.register_forward_hook(make_hook(name)))
+            register = (
+                module.register_forward_pre_hook
+                if name.endswith(INPUT_SUFFIX)
+                else module.register_forward_hook
+            )
+            handles.append(register(make_hook(name)))
         yield outputs
     finally:
         for handle in handles:
@@ -123,15 +159,8 @@ def layer_channels(
         >>> layer_channels(nn.Sequential(nn.Conv2d(3, 8, 3)), ["0"], (3, 5, 5))
         {'0': 8}
     """
-    param = next(iter(model.parameters()), None)
-    device = param.device if param is not None else torch.device("cpu")
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), capture(model, names) as acts:
-            model(torch.zeros(1, *input_shape, device=device))
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad(), capture(model, names) as acts:
+        model(torch.zeros(1, *input_shape, device=model_device(model)))
     missing = [n for n in names if n not in acts]
     if missing:
         raise RuntimeError(f"layers {missing} were not called during the forward pass")

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from .checkpoint import atomic_save, load_artifact
-from .device import resolve_device
+from .runtime import resolve_device
 
 __all__ = ["train_concept_classifier", "multilabel_scores", "load_or_train"]
 

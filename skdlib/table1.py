@@ -49,7 +49,6 @@ from tqdm.auto import tqdm
 
 from .checkpoint import atomic_write_text, csv_text
 from .cifar import DATASETS, load_split, make_loader
-from .device import resolve_device
 from .distill import (
     EMBEDDING_METHODS,
     METHODS,
@@ -61,6 +60,7 @@ from .distill import (
 )
 from .embedding import EmbeddingConfig
 from .models import MODEL_NAMES, PAPER_PAIRS
+from .runtime import resolve_device
 
 __all__ = [
     "PUBLISHED",

@@ -26,9 +26,9 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from torch import nn
 
-from .device import resolve_device
 from .embedding import NeuronEmbedding
 from .hooks import capture
+from .runtime import resolve_device
 
 __all__ = [
     "collect_activations",
