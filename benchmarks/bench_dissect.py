@@ -29,7 +29,7 @@ import torchvision
 from skdlib.broden import BrodenDataset
 from skdlib.runtime import resolve_device
 from skdlib.dissect import dissect
-from skdlib.synthetic_broden import make_synthetic_broden
+from skdlib.data import make_synthetic_broden
 
 LAYERS = ["layer1", "layer2", "layer3", "layer4"]
 

@@ -144,7 +144,7 @@ def bench_memory() -> dict:
 def bench_synthetic(repeats: int) -> dict:
     import numpy as np
 
-    from skdlib.synthetic import render_scene
+    from skdlib.data import render_scene
 
     t = interleaved({"scene224": lambda: render_scene(np.random.default_rng(0))}, repeats * 5)
     return {"ms_per_224_scene": 1e3 * t["scene224"]}

@@ -30,7 +30,7 @@ Example
 (torch.Size([3, 224, 224]), torch.Size([3, 112, 112]))
 
 The real data set (~1 GB) is at :data:`BRODEN_URL`; ``python -m skdlib download-broden --dest
-data`` fetches and unpacks it. Offline, :func:`skdlib.synthetic_broden.make_synthetic_broden`
+data`` fetches and unpacks it. Offline, :func:`skdlib.data.make_synthetic_broden`
 writes a generated stand-in in exactly this format.
 """
 
@@ -140,7 +140,7 @@ def _missing_folder_message(root: Path, what: Path) -> str:
         f"(~1 GB) from {BRODEN_URL} and unzip it into {dest}/ (it unpacks to "
         f"{dest / BRODEN_FOLDER}/), or run the helper command `{HELPER_COMMAND.format(dest=dest)}`."
         " Offline, generate a stand-in in the same format with "
-        "skdlib.synthetic_broden.make_synthetic_broden(root, n_images)."
+        "skdlib.data.make_synthetic_broden(root, n_images)."
     )
 
 

@@ -2,7 +2,7 @@
 
 * :func:`load_split` gives the training or test split of ``"cifar100"`` (torchvision, stored in
   ``data/cifar-100-python/``) or of ``"synthetic"``, the generated 100-class 32×32 stand-in
-  :class:`skdlib.synthetic.SyntheticCIFAR100` (shapes × colours, the same concept family as the
+  :class:`skdlib.data.SyntheticCIFAR100` (shapes × colours, the same concept family as the
   generated Broden). Both have ``.data`` ``(N, 32, 32, 3)`` uint8 and ``.targets``.
 * :func:`train_transform` / :func:`eval_transform`: CRD augmentation (``RandomCrop(32,
   padding=4)`` + horizontal flip) and normalisation (CIFAR-100 mean / std), as torchvision
@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
 from .runtime import resolve_device
-from .synthetic import SyntheticCIFAR100
+from .data import SyntheticCIFAR100
 
 __all__ = [
     "CIFAR100_MEAN",
@@ -233,7 +233,7 @@ class DeviceLoader:
 
     Args:
         dataset: anything with ``.data`` ``(N, H, W, 3)`` uint8 and ``.targets`` (N ints), e.g. a
-            torchvision ``CIFAR100`` or :class:`~skdlib.synthetic.SyntheticCIFAR100`.
+            torchvision ``CIFAR100`` or :class:`~skdlib.data.SyntheticCIFAR100`.
         batch_size: images per batch; the last batch may be smaller unless ``drop_last``.
         device: where the data lives and batches are made.
         shuffle: permute the order every epoch.

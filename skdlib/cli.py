@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .pretrained import load_torchvision_model
 from .runtime import resolve_device
-from .synthetic import SyntheticConceptImages
+from .data import SyntheticConceptImages
 
 __all__ = ["main", "load_torchvision_model", "build_parser"]
 

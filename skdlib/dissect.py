@@ -597,7 +597,7 @@ def dissect(
         ``forward``, ``threshold`` and ``tally``.
 
     Example:
-        >>> from skdlib.synthetic_broden import make_synthetic_broden, planted_concept_model
+        >>> from skdlib.data import make_synthetic_broden, planted_concept_model
         >>> root = make_synthetic_broden("/tmp/skd-doc/b4", 16, size=64, progress=False)
         >>> r = dissect(planted_concept_model(root), ["units"], root, quantile=0.5, progress=False)
         >>> r.best_concepts("units")[0][:2]

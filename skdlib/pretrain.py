@@ -2,7 +2,7 @@
 
 ImageNet weights cannot be fetched offline, and a randomly initialised network has no
 concept-selective units to embed or dissect. :func:`train_concept_classifier` trains a
-torchvision classifier briefly on synthetic concept scenes (:mod:`skdlib.synthetic`) with a
+torchvision classifier briefly on synthetic concept scenes (:mod:`skdlib.data`) with a
 multi-label objective — "which colours, shapes, parts, texture and scene are in this image" — so
 its units become selective for the same concepts the generated Broden labels. The tutorial's
 ``quick`` profile starts from such a network.

@@ -526,7 +526,7 @@ def synthetic_end_to_end(
     """Teacher → embedding → SKD student (with the plain student and KD beside it), offline.
 
     Runs ``configs/table1_synthetic.json``: resnet56 → resnet20 on the generated 100-class
-    stand-in (:class:`skdlib.synthetic.SyntheticCIFAR100`, 10 training images per class, 10
+    stand-in (:class:`skdlib.data.SyntheticCIFAR100`, 10 training images per class, 10
     epochs each), the embedding with Adam for 3 epochs. About 5 minutes on an idle 2-core CPU;
     a second call reuses the finished runs and returns at once.
 

@@ -21,8 +21,8 @@ from .pretrain import load_or_train
 from .pretrained import load_torchvision_model
 from .profiles import Profile
 from .runs import RunDir, project_root
-from .synthetic import CONCEPTS, SyntheticConceptImages
-from .synthetic_broden import make_synthetic_broden
+from .data import CONCEPTS, SyntheticConceptImages
+from .data import make_synthetic_broden
 from .viz import to_display
 
 __all__ = [

@@ -22,8 +22,8 @@ from skdlib.dissect import (
     mask_pixels,
 )
 from skdlib.hooks import capture
-from skdlib.synthetic import CONCEPTS, IMAGENET_MEAN, IMAGENET_STD
-from skdlib.synthetic_broden import make_synthetic_broden, planted_concept_model
+from skdlib.data import CONCEPTS, IMAGENET_MEAN, IMAGENET_STD
+from skdlib.data import make_synthetic_broden, planted_concept_model
 
 # ---------------------------------------------------------------------------------------------
 # An independent slow reference: explicit loops over images and units, float64, exact quantiles

@@ -14,7 +14,7 @@ import pytest
 from skdlib.broden import BrodenDataset, download_broden
 from skdlib.cli import main
 from skdlib.download import download, download_and_extract, extract_zip
-from skdlib.synthetic_broden import make_synthetic_broden
+from skdlib.data import make_synthetic_broden
 
 
 class Server:

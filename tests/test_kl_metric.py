@@ -21,7 +21,7 @@ from skdlib.kl_metric import (
     random_vectors,
     upper_bound,
 )
-from skdlib.synthetic_broden import make_synthetic_broden, planted_concept_model
+from skdlib.data import make_synthetic_broden, planted_concept_model
 
 matplotlib.use("Agg")
 

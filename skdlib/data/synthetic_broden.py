@@ -1,9 +1,9 @@
-"""A generated Broden: :mod:`skdlib.synthetic` scenes written in Broden's on-disk format.
+"""A generated Broden: :mod:`skdlib.data.scenes` written in Broden's on-disk format.
 
 :func:`make_synthetic_broden` is the offline default data set of the tutorial and the test
-fixture of :mod:`skdlib.broden`. It writes exactly the layout of ``broden1_224`` (see
-``METHOD.md`` §5 and :mod:`skdlib.broden`): ``index.csv``, ``label.csv``, ``category.csv``,
-``c_<cat>.csv`` and ``images/synthetic/``, with the 52 concepts of :data:`skdlib.synthetic.CONCEPTS`
+fixture of :mod:`skdlib.dissect.broden`. It writes exactly the layout of ``broden1_224`` (see
+``docs/method.md`` §5): ``index.csv``, ``label.csv``, ``category.csv``, ``c_<cat>.csv`` and
+``images/synthetic/``, with the 52 concepts of :data:`skdlib.data.CONCEPTS`
 (unified numbers 1..52):
 
 =========  =======================  ======================================================
@@ -17,14 +17,13 @@ scene      whole-image number       background layout (6)
 =========  =======================  ======================================================
 
 Image ``i`` is ``render_scene(np.random.default_rng([seed, i]), size)`` (the same scenes as
-:class:`skdlib.synthetic.SyntheticConceptImages`), stored as a JPEG (quality 95, no chroma
+:class:`skdlib.data.SyntheticConceptImages`), stored as a JPEG (quality 95, no chroma
 subsampling); labels are at ``size // 2`` as in Broden. So that readers meet empty cells, a fixed
 pattern of images has no objects (``i % 13 == 6``: empty color/object/part cells), no texture
 annotation (``i % 11 == 3``) or no scene annotation (``i % 7 == 5``); the texture and scene are
 still drawn. The last ``val_fraction`` of the images form the ``val`` split.
 
-:class:`PlantedConceptModel` is a "network" whose channel ``k`` is, by construction, the mask of a
-chosen concept on each generated image: a known answer for Network Dissection.
+The generated scenes are also the known answer behind :mod:`skdlib.data.planted`.
 
 Example
 -------
@@ -41,26 +40,14 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
-from torch import nn
 from tqdm.auto import tqdm
 
-from .synthetic import (
-    CATEGORIES,
-    CONCEPTS,
-    IMAGE_CATEGORIES,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    PIXEL_CATEGORIES,
-    ConceptScene,
-    concept_number,
-    render_scene,
-)
+from .concepts import CATEGORIES, CONCEPTS, IMAGE_CATEGORIES, PIXEL_CATEGORIES
+from .scenes import ConceptScene, render_scene
 
 __all__ = [
     "FORMAT",
@@ -68,8 +55,6 @@ __all__ = [
     "make_synthetic_broden",
     "synthetic_broden_scene",
     "image_digest",
-    "PlantedConceptModel",
-    "planted_concept_model",
 ]
 
 FORMAT = "skdlib.synthetic-broden/1"
@@ -95,7 +80,7 @@ def synthetic_broden_scene(index: int, size: int = 224, seed: int = 0) -> tuple[
     """The scene behind image ``index`` of a generated Broden, and which categories it annotates.
 
     Returns:
-        ``(scene, annotated)``: the :class:`~skdlib.synthetic.ConceptScene` (its labels are the
+        ``(scene, annotated)``: the :class:`~skdlib.data.ConceptScene` (its labels are the
         truth, also for categories whose annotation is left out) and ``{category: bool}``.
 
     Example:
@@ -268,125 +253,3 @@ def make_synthetic_broden(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return root
-
-
-class PlantedConceptModel(nn.Module):
-    """A model whose channel ``k`` is, by construction, the mask of concept ``k`` on each image.
-
-    It recognises each input image by its pixels (:func:`image_digest` after undoing the
-    normalisation ``(rgb / 255 - mean) / std``) and returns the stored labels of that image as
-    maps of shape ``(B, U, s, s)`` at the segmentation size ``s``: for a pixel concept, 1 where a
-    label layer holds it; for a whole-image concept (texture, scene), 1 everywhere when the image
-    has it. With ``mix`` (``(U, n_concepts)``) the output is ``mix @ masks`` per pixel, i.e. each
-    unit a weighted blend of concept masks. Images it was not built for (e.g. the zero image of a
-    dry run, or inputs normalised differently) give all-zero maps. The maps come out of the
-    submodule ``"units"``, so ``layers=["units"]`` selects them. Build one with
-    :func:`planted_concept_model`.
-
-    Example:
-        >>> model = planted_concept_model(make_synthetic_broden("/tmp/skd-doc/b3", 4, size=64))
-        >>> from skdlib.broden import BrodenImages, BrodenDataset
-        >>> x = BrodenImages(BrodenDataset("/tmp/skd-doc/b3"))[0][None]
-        >>> tuple(model(x).shape)
-        (1, 52, 32, 32)
-    """
-
-    def __init__(
-        self,
-        digests: Sequence[str],
-        pixel_labels: torch.Tensor,
-        image_labels: torch.Tensor,
-        numbers: Sequence[int],
-        mix: torch.Tensor | None = None,
-        mean: Sequence[float] = IMAGENET_MEAN,
-        std: Sequence[float] = IMAGENET_STD,
-    ) -> None:
-        super().__init__()
-        self.index = {d: i for i, d in enumerate(digests)}
-        self.register_buffer("pixel_labels", pixel_labels.to(torch.int16))  # (N, D, s, s)
-        self.register_buffer("image_labels", image_labels.to(torch.int16))  # (N, E)
-        self.register_buffer("numbers", torch.as_tensor(list(numbers), dtype=torch.int16))
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
-        if mix is not None:
-            mix = torch.as_tensor(mix, dtype=torch.float32)
-            if mix.dim() != 2 or mix.shape[1] != len(self.numbers):
-                raise ValueError(
-                    f"mix must be (units, {len(self.numbers)}), got {tuple(mix.shape)}"
-                )
-            self.register_buffer("mix", mix)
-        else:
-            self.mix = None
-        self.units = nn.Identity()
-
-    def lookup(self, x: torch.Tensor) -> torch.Tensor:
-        """Positions (into the stored images) of the images in a normalised batch ``(B,3,H,W)``;
-        -1 for an image the model does not know (its maps are all zero)."""
-        rgb = ((x.float() * self.std + self.mean) * 255.0).round_().clamp_(0, 255).to(torch.uint8)
-        rgb = rgb.permute(0, 2, 3, 1).cpu().numpy()
-        out = [self.index.get(image_digest(image), -1) for image in rgb]
-        return torch.tensor(out, dtype=torch.int64, device=x.device)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pos = self.lookup(x)
-        known = pos >= 0
-        pos = pos.clamp_min(0)
-        numbers = self.numbers.view(1, 1, -1, 1, 1)
-        pixel = self.pixel_labels[pos].unsqueeze(2)  # (B, D, 1, s, s)
-        masks = (pixel == numbers).any(1)  # (B, C, s, s)
-        whole = (self.image_labels[pos].unsqueeze(2) == self.numbers.view(1, 1, -1)).any(1)
-        masks = (masks | whole[:, :, None, None]) & known.view(-1, 1, 1, 1)
-        masks = masks.float()
-        if self.mix is not None:
-            masks = torch.einsum("uc,bchw->buhw", self.mix, masks)
-        return self.units(masks)
-
-
-def planted_concept_model(
-    root: str | os.PathLike,
-    concepts: Sequence[str | int] | None = None,
-    mix: torch.Tensor | None = None,
-    mean: Sequence[float] = IMAGENET_MEAN,
-    std: Sequence[float] = IMAGENET_STD,
-) -> PlantedConceptModel:
-    """A :class:`PlantedConceptModel` for the generated Broden in ``root``.
-
-    The masks come from the generator itself (:func:`synthetic_broden_scene`), never from the
-    files: a test of the reader and of Network Dissection against known answers. Whole-image
-    concepts are planted where the scene truly has them, also on images whose annotation was
-    left out.
-
-    Args:
-        root: a folder written by :func:`make_synthetic_broden`.
-        concepts: names or unified numbers; unit ``k`` shows ``concepts[k]`` (default: all 52
-            concepts in number order, so unit ``k`` is concept number ``k + 1``).
-        mix: optional ``(U, len(concepts))`` weights (see :class:`PlantedConceptModel`).
-        mean, std: the normalisation the inputs will carry (ImageNet's by default).
-    """
-    root = Path(root)
-    params_path = root / PARAMS_FILE
-    if not params_path.is_file():
-        raise FileNotFoundError(
-            f"{params_path} not found: {root} was not written by make_synthetic_broden"
-        )
-    params = json.loads(params_path.read_text())
-    size, seed, n = params["size"], params["seed"], params["n_images"]
-    if concepts is None:
-        numbers = [c.number for c in CONCEPTS]
-    else:
-        numbers = [c if isinstance(c, int) else concept_number(c) for c in concepts]
-    digests, pixel, whole = [], [], []
-    for i in range(n):
-        scene, _ = synthetic_broden_scene(i, size, seed)
-        with Image.open(root / "images" / SOURCE / f"{i:06d}.jpg") as img:
-            digests.append(image_digest(np.asarray(img.convert("RGB"))))
-        pixel.append([layer for cat in PIXEL_CATEGORIES for layer in scene.pixel_labels[cat]])
-        whole.append([m for cat in IMAGE_CATEGORIES for m in scene.image_labels[cat]])
-    depth = max(len(p) for p in pixel)
-    seg = size // 2
-    pixel_t = torch.zeros((n, depth, seg, seg), dtype=torch.int16)
-    for i, layers in enumerate(pixel):
-        for d, layer in enumerate(layers):
-            pixel_t[i, d] = torch.from_numpy(layer.astype(np.int16))
-    whole_t = torch.tensor(whole, dtype=torch.int16)
-    return PlantedConceptModel(digests, pixel_t, whole_t, numbers, mix, mean, std)
