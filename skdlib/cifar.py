@@ -34,8 +34,8 @@ import torchvision
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
-from .runtime import resolve_device
 from .data import SyntheticCIFAR100
+from .runtime import resolve_device
 
 __all__ = [
     "CIFAR100_MEAN",

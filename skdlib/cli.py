@@ -17,10 +17,10 @@ import torch
 import torchvision
 from torch.utils.data import DataLoader
 
+from .data import SyntheticConceptImages
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .pretrained import load_torchvision_model
 from .runtime import resolve_device
-from .data import SyntheticConceptImages
 
 __all__ = ["main", "load_torchvision_model", "build_parser"]
 
@@ -113,7 +113,7 @@ def run_embed(args: argparse.Namespace) -> NeuronEmbedding:
     if args.data == "synthetic":
         data_info.update(size=args.size, seed=args.seed)
     trainer = EmbeddingTrainer(
-        model, args.layers, config, device=device, model_name=args.model, data_info=data_info
+        model, args.layers, config, device=device, arch=args.model, data_info=data_info
     )
     print(
         f"embedding {args.model} {args.layers} on {len(dataset)} images, device {device}",
@@ -134,7 +134,7 @@ def summarize(emb: NeuronEmbedding, units: int = 4) -> dict:
     layer = emb.layers[-1]
     history = emb.meta["history"]
     return {
-        "model": emb.meta["model_name"],
+        "model": emb.meta["arch"],
         "layers": emb.meta["channels"],
         "loss_first_epoch": history["loss"][0],
         "loss_last_epoch": history["loss"][-1],

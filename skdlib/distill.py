@@ -303,7 +303,7 @@ def save_model(model: nn.Module, name: str, path: str | os.PathLike, **info: Any
     return atomic_save(
         {
             "format": MODEL_FORMAT,
-            "model_name": name,
+            "arch": name,
             "num_classes": num_classes,
             "state_dict": state,
             "info": info,
@@ -328,7 +328,7 @@ def load_model(
         return source
     state = load_artifact(source, "model checkpoint")
     if state.get("format") == MODEL_FORMAT:
-        saved = state["model_name"]
+        saved = state["arch"]
         if name is not None and name != saved:
             raise ValueError(f"{source} holds a {saved}, not a {name}")
         name, num_classes, weights = saved, state["num_classes"], state["state_dict"]
@@ -517,9 +517,9 @@ class DistillTrainer:
             embedding = NeuronEmbedding.load(embedding)
         if isinstance(embedding, NeuronEmbedding):
             self.embedding_meta = {
-                k: embedding.meta.get(k) for k in ("model_name", "layers", "channels", "dim")
+                k: embedding.meta.get(k) for k in ("arch", "layers", "channels", "dim")
             }
-            self.teacher_name = self.teacher_name or embedding.meta.get("model_name")
+            self.teacher_name = self.teacher_name or embedding.meta.get("arch")
             if self.config.beta is None:
                 self.weights["beta"] = default_beta(
                     self.method, self.teacher_name, self.student_name
@@ -913,7 +913,7 @@ def embed_teacher(
     if out is not None and (out / "embedding.pt").exists():
         return NeuronEmbedding.load(out / "embedding.pt")
     if teacher_name is None and isinstance(teacher, (str, os.PathLike)):
-        teacher_name = load_artifact(teacher, "model checkpoint").get("model_name")
+        teacher_name = load_artifact(teacher, "model checkpoint").get("arch")
     model = load_model(teacher, teacher_name)
     device = resolve_device(device)
     loader = make_loader(
@@ -930,7 +930,7 @@ def embed_teacher(
         stage_names(model),
         config or EmbeddingConfig(),
         device=device,
-        model_name=teacher_name,
+        arch=teacher_name,
         data_info=data_info,
     )
     checkpoint = out / "embedding.ckpt" if out is not None else None

@@ -73,16 +73,17 @@ def resolve_modules(model: nn.Module, names: Sequence[str]) -> dict[str, nn.Modu
     table.pop("", None)
     resolved = {}
     for name in names:
-        if _module_name(name) not in table:
-            close = difflib.get_close_matches(name, list(table), n=6, cutoff=0.5)
+        module = _module_name(name)
+        if module not in table:
+            close = difflib.get_close_matches(module, list(table), n=6, cutoff=0.5)
             top = [n for n in table if "." not in n]
             hint = f"close matches: {', '.join(close)}" if close else "no close match"
             raise KeyError(
-                f"{type(model).__name__} has no module named {name!r} ({hint}); "
+                f"{type(model).__name__} has no module named {module!r} ({hint}); "
                 f"top-level modules: {', '.join(top[:20])}. "
                 "Valid names are those of model.named_modules(); see skdlib.hooks.module_names."
             )
-        resolved[name] = table[_module_name(name)]
+        resolved[name] = table[module]
     return resolved
 
 

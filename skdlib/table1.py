@@ -662,7 +662,7 @@ def _cli_embed_teacher(args) -> None:
         pipeline=args.pipeline,
         progress=not args.no_progress,
     )
-    print(f"embedded {emb.meta['model_name']} {emb.meta['channels']} -> {args.out}/embedding.pt")
+    print(f"embedded {emb.meta['arch']} {emb.meta['channels']} -> {args.out}/embedding.pt")
 
 
 def _cli_table1(args) -> None:

@@ -16,13 +16,12 @@ import torchvision
 from torch import nn
 
 from .broden import BRODEN_FOLDER, BrodenDataset, BrodenImages
+from .data import CONCEPTS, SyntheticConceptImages, make_synthetic_broden
 from .embedding import Callback, EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .pretrain import load_or_train
 from .pretrained import load_torchvision_model
 from .profiles import Profile
 from .runs import RunDir, project_root
-from .data import CONCEPTS, SyntheticConceptImages
-from .data import make_synthetic_broden
 from .viz import to_display
 
 __all__ = [
@@ -164,7 +163,7 @@ def train_embedding(
         list(profile.layers),
         config,
         device=profile.device,
-        model_name="resnet18",
+        arch="resnet18",
         data_info={"images": len(loader.dataset), "weights": profile.weights},
     )
     if profile.embed_mode == "dataset_mean":

@@ -20,8 +20,14 @@ from skdlib.broden import (
     collate_broden,
     decode_segmentation,
 )
-from skdlib.data import CONCEPTS, IMAGENET_MEAN, IMAGENET_STD, PIXEL_CATEGORIES
-from skdlib.data import make_synthetic_broden, synthetic_broden_scene
+from skdlib.data import (
+    CONCEPTS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    PIXEL_CATEGORIES,
+    make_synthetic_broden,
+    synthetic_broden_scene,
+)
 
 # ---------------------------------------------------------------------------------------------
 # A tiny Broden written by hand (independent of the generator)

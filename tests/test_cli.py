@@ -16,7 +16,7 @@ def test_offline_embed_writes_artifact_and_summary(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert printed.count(OFFLINE_NOTE) == 2  # before and after the run
     emb = NeuronEmbedding.load(out / "embedding.pt")
-    assert emb.meta["model_name"] == "resnet18"
+    assert emb.meta["arch"] == "resnet18"
     assert emb.meta["channels"] == {"layer3": 256, "layer4": 512}
     assert emb.meta["data"]["name"] == "synthetic" and emb.meta["data"]["n_images"] == 8
     assert emb.meta["training"]["optimizer"] == "adam" and emb.meta["training"]["lr"] == 0.01

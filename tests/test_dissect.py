@@ -13,6 +13,13 @@ from PIL import Image
 from torch import nn
 
 from skdlib.broden import BrodenDataset
+from skdlib.data import (
+    CONCEPTS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    make_synthetic_broden,
+    planted_concept_model,
+)
 from skdlib.dissect import (
     DissectionResult,
     IoUTally,
@@ -22,8 +29,6 @@ from skdlib.dissect import (
     mask_pixels,
 )
 from skdlib.hooks import capture
-from skdlib.data import CONCEPTS, IMAGENET_MEAN, IMAGENET_STD
-from skdlib.data import make_synthetic_broden, planted_concept_model
 
 # ---------------------------------------------------------------------------------------------
 # An independent slow reference: explicit loops over images and units, float64, exact quantiles

@@ -308,7 +308,7 @@ def test_betas_and_schedule_follow_the_protocol():
     # the vgg13 -> vgg8 beta also comes from an embedding artifact's recorded teacher
     vgg_widths = stage_channels("vgg13")
     names = [f"block{i}" for i in range(5)]
-    emb = NeuronEmbedding(random_vectors(vgg_widths, names), {"model_name": "vgg13"})
+    emb = NeuronEmbedding(random_vectors(vgg_widths, names), {"arch": "vgg13"})
     trainer = DistillTrainer(
         create_model("vgg8"), DistillConfig(method="skd"), "vgg8", embedding=emb, device="cpu"
     )
@@ -423,7 +423,7 @@ def test_embed_teacher_artifact_feeds_skd(data, tmp_path):
     path = save_model(create_model("resnet20"), "resnet20", tmp_path / "t" / "model.pt")
     cfg = EmbeddingConfig(epochs=1, optimizer="adam", lr=0.01)
     emb = embed_teacher(path, train, cfg, tmp_path / "t", device="cpu", progress=False)
-    assert emb.meta["model_name"] == "resnet20" and emb.layers == RESNET_STAGES
+    assert emb.meta["arch"] == "resnet20" and emb.layers == RESNET_STAGES
     assert emb.meta["channels"] == dict(zip(RESNET_STAGES, [16, 32, 64], strict=True))
     assert emb.meta["data"]["augmentation"] == "none" and emb.meta["data"]["n_images"] == 40
     again = embed_teacher(path, train, cfg, tmp_path / "t", device="cpu", progress=False)

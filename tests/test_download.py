@@ -13,8 +13,8 @@ import pytest
 
 from skdlib.broden import BrodenDataset, download_broden
 from skdlib.cli import main
-from skdlib.download import download, download_and_extract, extract_zip
 from skdlib.data import make_synthetic_broden
+from skdlib.download import download, download_and_extract, extract_zip
 
 
 class Server:

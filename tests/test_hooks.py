@@ -5,11 +5,11 @@ import torch
 from torch import nn
 from torchvision.models import resnet18
 
-from skdlib.hooks import capture, layer_channels, module_names, resolve_modules
+from skdlib.hooks import capture, input_of, layer_channels, module_names, resolve_modules
 
 
 def hook_count(model: nn.Module) -> int:
-    return sum(len(m._forward_hooks) for m in model.modules())
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
 def small_net() -> nn.Module:
@@ -105,3 +105,15 @@ def test_module_names_and_resolve():
     net = small_net()
     assert module_names(net) == ["0", "1", "2", "2.0", "2.1"]
     assert resolve_modules(net, "2.0") == {"2.0": net[2][0]}
+
+
+def test_input_of_records_what_a_module_receives():
+    model = resnet18(weights=None).eval()
+    with torch.no_grad(), capture(model, ["avgpool", input_of("fc")]) as acts:
+        model(torch.randn(2, 3, 64, 64))
+    assert list(acts) == ["avgpool", "fc:input"]
+    # the classifier receives the pooled feature, flattened: an independent reference
+    torch.testing.assert_close(acts["fc:input"], acts["avgpool"].flatten(1), rtol=0, atol=0)
+    assert hook_count(model) == 0
+    with pytest.raises(KeyError, match="no module named 'fx'"), capture(model, ["fx:input"]):
+        pass

@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from skdlib.broden import BrodenDataset, BrodenImages
+from skdlib.data import make_synthetic_broden, planted_concept_model
 from skdlib.dissect import dissect
 from skdlib.embedding import Callback, EmbeddingConfig, EmbeddingTrainer
 from skdlib.kl_metric import (
@@ -21,7 +22,6 @@ from skdlib.kl_metric import (
     random_vectors,
     upper_bound,
 )
-from skdlib.data import make_synthetic_broden, planted_concept_model
 
 matplotlib.use("Agg")
 

@@ -1,21 +1,18 @@
-"""Neuron embedding (paper Eq. 1): a K-dim semantic vector for every channel of chosen layers.
+"""Training the semantic vectors of a frozen network's neurons (paper Eq. 1).
 
-The network is frozen; for each chosen layer ``L`` with ``C_L`` channels a matrix
-``S^L`` of shape ``(C_L, K)`` is trained so that the cosine-similarity structure of the vectors
-matches that of the neurons' activation maps (see :mod:`skdlib.losses`). Neurons that fire on the
-same image regions end up with similar vectors, like words that appear in the same contexts.
+Two ways to fit the same objective (``docs/method.md`` §2):
+
+* :meth:`EmbeddingTrainer.fit` — the paper's procedure: mini-batches, one network forward per
+  step, checkpointed after every epoch and resumable;
+* :meth:`EmbeddingTrainer.fit_dataset_mean` — the whole-data loss fitted exactly: one forward
+  pass over the data, then cheap steps on the ``(C, K)`` vectors alone.
 
 Typical use::
 
     trainer = EmbeddingTrainer(model, ["layer1", "layer2", "layer3", "layer4"],
-                               EmbeddingConfig(epochs=100), model_name="resnet18")
+                               EmbeddingConfig(epochs=100), arch="resnet18")
     emb = trainer.fit(loader, checkpoint="runs/embed.ckpt")   # resumes if the file exists
     emb.save("runs/embedding.pt")
-    emb.nearest("layer4", 17, k=3)           # [(unit, cosine), ...]
-    emb.additive("layer4", 3, 5)             # s_3 + s_5 -> nearest other neuron
-
-The result, :class:`NeuronEmbedding`, is one artifact holding the vectors and every setting
-needed to interpret or reproduce them.
 """
 
 from __future__ import annotations
@@ -23,151 +20,27 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from sklearn.neighbors import NearestNeighbors
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import __version__
-from .checkpoint import atomic_save, load_artifact, load_checkpoint
-from .hooks import capture, layer_channels, resolve_modules
-from .losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
-from .runtime import resolve_device
-from .schedule import epoch_seed
+from .. import __version__
+from ..checkpoint import atomic_save, load_checkpoint
+from ..hooks import capture, layer_channels, resolve_modules
+from ..losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
+from ..runtime import frozen, resolve_device
+from ..schedule import epoch_seed, step_decay
+from .artifact import NeuronEmbedding
+from .callbacks import Callback
+from .config import EmbeddingConfig
+from .vectors import SemanticVectors
 
-__all__ = [
-    "EmbeddingConfig",
-    "SemanticVectors",
-    "Callback",
-    "EmbeddingTrainer",
-    "NeuronEmbedding",
-]
+__all__ = ["EmbeddingTrainer"]
 
-ARTIFACT_FORMAT = "skdlib.neuron-embedding/1"
 CHECKPOINT_FORMAT = "skdlib.embedding-checkpoint/1"
-
-
-@dataclass
-class EmbeddingConfig:
-    """Settings of a neuron-embedding run; defaults are the paper's (§4.1).
-
-    Attributes:
-        dim: K, the length of each semantic vector (paper: 16).
-        tau: softmax temperature of both similarity distributions (paper: 1).
-        exclude_diagonal: drop self-similarity from the distributions (paper: keep it).
-        epochs: passes over the data (paper: 100).
-        lr, momentum, weight_decay: SGD settings (paper: 0.1, 0.9, 5e-4).
-        milestones: epochs, as fractions of ``epochs``, at which the learning rate is multiplied by
-            ``gamma`` (paper: 50/75/90 of 100 epochs, i.e. ``(0.5, 0.75, 0.9)``).
-        gamma: learning-rate decay factor (paper: 0.1).
-        seed: seeds the vectors' initialisation and each epoch's data order.
-        optimizer: ``"sgd"`` (paper) or ``"adam"``. The gradient of Eq. 1 is small — each row of
-            ``q - p`` is a difference of near-uniform distributions over C neurons, so it shrinks
-            roughly as ``C^-1.5`` — and SGD at lr 0.1 needs the paper's ~10^5 steps; Adam (lr
-            ~0.01) is insensitive to that scale and converges in a few hundred steps, which is
-            what short offline runs use.
-    """
-
-    dim: int = 16
-    tau: float = 1.0
-    exclude_diagonal: bool = False
-    epochs: int = 100
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    milestones: tuple[float, ...] = (0.5, 0.75, 0.9)
-    gamma: float = 0.1
-    seed: int = 0
-    optimizer: str = "sgd"
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
-        if self.dim < 1 or self.epochs < 1:
-            raise ValueError(f"dim and epochs must be >= 1, got {self.dim} and {self.epochs}")
-
-    def make_optimizer(self, params) -> torch.optim.Optimizer:
-        """The configured optimizer over ``params``."""
-        if self.optimizer == "adam":
-            return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        return torch.optim.SGD(
-            params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
-        )
-
-    def milestone_epochs(self) -> list[int]:
-        """The decay epochs as integers, e.g. ``[50, 75, 90]`` for 100 epochs."""
-        return sorted({max(1, round(f * self.epochs)) for f in self.milestones})
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["milestones"] = list(self.milestones)
-        return out
-
-
-class SemanticVectors(nn.Module):
-    """One trainable ``(C_l, K)`` matrix per layer, initialised uniformly on the unit sphere.
-
-    The paper only says "randomly initialise". Only directions matter to the cosine, and unit rows
-    make the paper's learning rate of 0.1 a step of sensible size (the gradient of a cosine scales
-    as ``1 / |s|``).
-
-    Layer names may contain dots (``"layer4.1.conv2"``), so the matrices live in a
-    ``ParameterList`` in the order of :attr:`layer_names`; index by name with ``vectors[name]``.
-
-    Example:
-        >>> s = SemanticVectors({"layer1": 64, "layer2": 128}, dim=16, seed=0)
-        >>> s["layer2"].shape
-        torch.Size([128, 16])
-    """
-
-    def __init__(self, channels: Mapping[str, int], dim: int = 16, seed: int = 0) -> None:
-        super().__init__()
-        if not channels:
-            raise ValueError("SemanticVectors needs at least one layer")
-        self.layer_names = list(channels)
-        self.channels = {name: int(c) for name, c in channels.items()}
-        self.dim = int(dim)
-        generator = torch.Generator().manual_seed(seed)
-        self.matrices = nn.ParameterList(
-            nn.Parameter(F.normalize(torch.randn(c, self.dim, generator=generator), dim=1))
-            for c in self.channels.values()
-        )
-
-    def __getitem__(self, name: str) -> nn.Parameter:
-        return self.matrices[self.layer_names.index(name)]
-
-    def as_dict(self) -> dict[str, torch.Tensor]:
-        """``{layer: (C_l, K)}`` of the live parameters (gradients flow)."""
-        return dict(zip(self.layer_names, self.matrices, strict=True))
-
-
-class Callback:
-    """Hooks into :meth:`EmbeddingTrainer.fit`; override what you need.
-
-    ``trainer.vectors`` (a :class:`SemanticVectors`) holds the current vectors at every call.
-    A callback that keeps state across a resume implements ``state_dict``/``load_state_dict``;
-    the trainer stores it in the checkpoint.
-    """
-
-    def on_train_start(self, trainer: EmbeddingTrainer) -> None:
-        """Called once before the first epoch (also after a resume)."""
-
-    def on_step_end(self, trainer: EmbeddingTrainer, step: int, loss: torch.Tensor) -> None:
-        """Called after each optimiser step; ``loss`` is a detached scalar tensor."""
-
-    def on_epoch_end(self, trainer: EmbeddingTrainer, epoch: int, logs: dict[str, float]) -> None:
-        """Called after each epoch (1-based), before its checkpoint is written (so the callback's
-        ``state_dict`` includes this epoch); ``logs`` has the epoch's mean loss and its lr."""
-
-    def on_train_end(self, trainer: EmbeddingTrainer) -> None:
-        """Called once after the last epoch."""
 
 
 def _batch_images(batch: Any) -> torch.Tensor:
@@ -196,7 +69,8 @@ class EmbeddingTrainer:
             ``["layer1", "layer2", "layer3", "layer4"]``.
         config: :class:`EmbeddingConfig` (paper defaults).
         device: ``None``/``"auto"`` for CUDA when present, else CPU.
-        model_name: recorded in the artifact (default: the model's class name, lower case).
+        arch: the architecture's name, recorded in the artifact (default: the model's class
+            name, lower case).
         data_info: free-form description of the data recorded in the artifact.
 
     The data loader decides the batch size (paper: 64). Determinism: the vectors are initialised
@@ -211,7 +85,7 @@ class EmbeddingTrainer:
         layers: Sequence[str],
         config: EmbeddingConfig | None = None,
         device: str | torch.device | None = None,
-        model_name: str | None = None,
+        arch: str | None = None,
         data_info: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(layers, str):
@@ -223,7 +97,7 @@ class EmbeddingTrainer:
         self.layers = list(layers)
         self.config = config or EmbeddingConfig()
         self.device = resolve_device(device)
-        self.model_name = model_name or type(model).__name__.lower()
+        self.arch = arch or type(model).__name__.lower()
         self.data_info = dict(data_info or {})
         self.vectors: SemanticVectors | None = None
         self.optimizer: torch.optim.Optimizer | None = None
@@ -245,9 +119,7 @@ class EmbeddingTrainer:
         cfg = self.config
         self.vectors = SemanticVectors(channels, cfg.dim, seed=cfg.seed).to(self.device)
         self.optimizer = cfg.make_optimizer(self.vectors.parameters())
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            self.optimizer, milestones=cfg.milestone_epochs(), gamma=cfg.gamma
-        )
+        self.scheduler = step_decay(self.optimizer, cfg.milestones, cfg.epochs, cfg.lr_decay)
 
     def _prepare_from(self, loader: Iterable) -> None:
         """:meth:`prepare` for the image shape of ``loader``'s first batch."""
@@ -255,21 +127,6 @@ class EmbeddingTrainer:
         if first is None:
             raise ValueError("the data loader yielded no batches")
         self.prepare(_batch_images(first).shape[1:])
-
-    @contextmanager
-    def _frozen_model(self):
-        """Eval mode and no parameter gradients for the block; both restored afterwards."""
-        frozen = [p for p in self.model.parameters() if p.requires_grad]
-        was_training = self.model.training
-        for p in frozen:
-            p.requires_grad_(False)
-        self.model.eval()
-        try:
-            yield
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)
-            self.model.train(was_training)
 
     def train_step(self, images: torch.Tensor) -> torch.Tensor:
         """One step of Eq. 1 on a batch ``(B, 3, H, W)``: frozen forward, loss, update.
@@ -289,7 +146,7 @@ class EmbeddingTrainer:
 
     def _run_signature(self) -> dict[str, Any]:
         return {
-            "model_name": self.model_name,
+            "arch": self.arch,
             "layers": self.layers,
             "channels": dict(self.vectors.channels),
             "config": self.config.to_dict(),
@@ -359,7 +216,7 @@ class EmbeddingTrainer:
             self._resume(ckpt, callbacks)
 
         cfg = self.config
-        with self._frozen_model():
+        with frozen(self.model):
             for cb in callbacks:
                 cb.on_train_start(self)
             epochs = tqdm(
@@ -422,7 +279,7 @@ class EmbeddingTrainer:
         cfg = self.config
         sums: dict[str, torch.Tensor] = {}
         count = 0
-        with self._frozen_model(), capture(self.model, self.layers, detach=True) as acts:
+        with frozen(self.model), capture(self.model, self.layers, detach=True) as acts:
             for batch in tqdm(loader, desc="dataset targets", leave=False, disable=not progress):
                 images = _batch_images(batch).to(self.device, non_blocking=True)
                 self.model(images)
@@ -450,8 +307,7 @@ class EmbeddingTrainer:
         same as :meth:`fit`'s; only the optimisation path differs (no sampling noise).
         """
         self._prepare_from(loader)
-        with self._frozen_model():
-            targets = self.dataset_targets(loader, progress)
+        targets = self.dataset_targets(loader, progress)
         cfg = self.config
         per_epoch = max(1, steps // cfg.epochs)
         vectors = self.vectors.as_dict()
@@ -499,7 +355,7 @@ class EmbeddingTrainer:
             if dataset is not None and hasattr(dataset, "__len__"):
                 data.setdefault("n_samples", len(dataset))
         meta = {
-            "model_name": self.model_name,
+            "arch": self.arch,
             "layers": list(self.layers),
             "channels": dict(self.vectors.channels),
             "dim": self.config.dim,
@@ -514,127 +370,3 @@ class EmbeddingTrainer:
         }
         vectors = {k: v.detach().cpu().clone() for k, v in self.vectors.as_dict().items()}
         return NeuronEmbedding(vectors, meta)
-
-
-@dataclass
-class NeuronEmbedding:
-    """Trained semantic vectors of a model's neurons, with the settings that produced them.
-
-    Attributes:
-        vectors: ``{layer: (C_l, K)}`` float tensors on the CPU.
-        meta: ``model_name``, ``layers``, ``channels``, ``dim`` (K), ``tau``,
-            ``exclude_diagonal``, ``input_shape``, ``data``, ``training``, ``history``,
-            ``library_version``.
-    """
-
-    vectors: dict[str, torch.Tensor]
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def layers(self) -> list[str]:
-        return list(self.vectors)
-
-    # -- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the artifact atomically (one ``torch.save`` file)."""
-        return atomic_save(
-            {"format": ARTIFACT_FORMAT, "vectors": self.vectors, "meta": self.meta}, path
-        )
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, model: nn.Module | None = None) -> NeuronEmbedding:
-        """Read an artifact; with ``model``, also check it fits (see :meth:`check_model`)."""
-        state = load_artifact(path, "neuron embedding")
-        if state.get("format") != ARTIFACT_FORMAT:
-            raise ValueError(
-                f"{path} is not a neuron-embedding artifact (format {state.get('format')!r}, "
-                f"expected {ARTIFACT_FORMAT!r})"
-            )
-        emb = cls(dict(state["vectors"]), dict(state["meta"]))
-        if model is not None:
-            emb.check_model(model, source=str(path))
-        return emb
-
-    def check_model(self, model: nn.Module, source: str = "this embedding") -> None:
-        """Raise ``ValueError`` unless ``model`` has every embedded layer with the same width.
-
-        Widths are read from one dry forward pass at the artifact's recorded input shape.
-        """
-        try:
-            resolve_modules(model, self.layers)
-        except KeyError as exc:
-            raise ValueError(
-                f"{source} was learned for {self.meta.get('model_name')} layers {self.layers}, "
-                f"which this model does not have: {exc.args[0]}"
-            ) from exc
-        shape = self.meta.get("input_shape") or (3, 224, 224)
-        found = layer_channels(model, self.layers, shape)
-        wrong = {
-            n: (found[n], v.shape[0]) for n, v in self.vectors.items() if found[n] != v.shape[0]
-        }
-        if wrong:
-            detail = "; ".join(
-                f"layer {n!r}: model has {m} channels, embedding has {e}"
-                for n, (m, e) in wrong.items()
-            )
-            raise ValueError(
-                f"{source} (learned for {self.meta.get('model_name')}) does not fit this model: "
-                f"{detail}"
-            )
-
-    # -- queries --------------------------------------------------------------------------------
-    def _layer(self, layer: str) -> np.ndarray:
-        if layer not in self.vectors:
-            raise KeyError(f"no layer {layer!r} in this embedding; layers: {self.layers}")
-        return self.vectors[layer].double().numpy()
-
-    def _check_unit(self, layer: str, unit: int) -> None:
-        c = self._layer(layer).shape[0]
-        if not 0 <= unit < c:
-            raise IndexError(f"layer {layer!r} has units 0..{c - 1}, got {unit}")
-
-    def similarity(self, layer: str) -> torch.Tensor:
-        """``(C, C)`` cosine similarity of the layer's semantic vectors."""
-        from .losses import pairwise_cosine
-
-        return pairwise_cosine(self.vectors[layer].double()).float()
-
-    def _neighbours(
-        self, layer: str, query: np.ndarray, k: int, exclude: set[int]
-    ) -> list[tuple[int, float]]:
-        data = self._layer(layer)
-        k_all = min(len(data), k + len(exclude))
-        index = NearestNeighbors(n_neighbors=k_all, metric="cosine", algorithm="brute").fit(data)
-        dist, idx = index.kneighbors(query[None, :])
-        hits = [(int(i), float(1.0 - d)) for d, i in zip(dist[0], idx[0], strict=True)]
-        return [(i, s) for i, s in hits if i not in exclude][:k]
-
-    def nearest(self, layer: str, unit: int, k: int = 3) -> list[tuple[int, float]]:
-        """The ``k`` neurons of ``layer`` whose vectors are closest to ``unit``'s (by cosine).
-
-        Returns:
-            ``[(unit_index, cosine), ...]`` sorted by decreasing cosine, ``unit`` itself excluded.
-
-        Example:
-            >>> emb = NeuronEmbedding({"l": torch.tensor([[1.0, 0], [0.9, 0.1], [0, 1]])})
-            >>> [u for u, _ in emb.nearest("l", 0, k=2)]
-            [1, 2]
-        """
-        self._check_unit(layer, unit)
-        return self._neighbours(layer, self._layer(layer)[unit], k, {unit})
-
-    def additive(self, layer: str, a: int, b: int, k: int = 1) -> list[tuple[int, float]]:
-        """Additive relation (paper Fig. 3): neurons nearest to ``s_a + s_b``, other than a and b.
-
-        Returns:
-            ``[(unit_index, cosine), ...]`` of the ``k`` best ``c``.
-
-        Example:
-            >>> emb = NeuronEmbedding({"l": torch.tensor([[1.0, 0], [0, 1], [1, 1], [1, -1]])})
-            >>> emb.additive("l", 0, 1)[0][0]
-            2
-        """
-        self._check_unit(layer, a)
-        self._check_unit(layer, b)
-        data = self._layer(layer)
-        return self._neighbours(layer, data[a] + data[b], k, {a, b})

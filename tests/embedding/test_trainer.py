@@ -1,6 +1,6 @@
-"""skdlib.embedding: training recovers planted structure, artifacts round-trip, resume is exact."""
-
-import math
+"""skdlib.embedding.trainer: training recovers planted structure, resume is exact, the dataset-mean
+fit is the whole-data objective.
+"""
 
 import pytest
 import torch
@@ -11,8 +11,6 @@ from skdlib.embedding import (
     Callback,
     EmbeddingConfig,
     EmbeddingTrainer,
-    NeuronEmbedding,
-    SemanticVectors,
 )
 
 GROUPS = 8
@@ -52,7 +50,7 @@ def loader(n: int = 256, batch_size: int = 64) -> DataLoader:
 def trained():
     model, owner = planted_model()
     trainer = EmbeddingTrainer(
-        model, ["1"], EmbeddingConfig(epochs=30), model_name="planted", data_info={"name": "x"}
+        model, ["1"], EmbeddingConfig(epochs=30), arch="planted", data_info={"name": "x"}
     )
     return trainer.fit(loader(), progress=False), owner, trainer
 
@@ -80,7 +78,7 @@ def test_loss_falls_and_history_is_recorded(trained):
 def test_metadata_is_complete(trained):
     emb, _, _ = trained
     meta = emb.meta
-    assert meta["model_name"] == "planted"
+    assert meta["arch"] == "planted"
     assert meta["layers"] == ["1"] and meta["channels"] == {"1": 2 * GROUPS}
     assert meta["dim"] == 16 and meta["tau"] == 1.0 and meta["exclude_diagonal"] is False
     assert meta["input_shape"] == [GROUPS, 8, 8]
@@ -97,80 +95,6 @@ def test_frozen_model_is_untouched(trained):
     fresh, _ = planted_model()
     for a, b in zip(model.parameters(), fresh.parameters(), strict=True):
         assert torch.equal(a, b) and a.requires_grad
-
-
-def test_save_load_round_trip(trained, tmp_path):
-    emb, _, trainer = trained
-    path = emb.save(tmp_path / "sub" / "embedding.pt")
-    back = NeuronEmbedding.load(path, model=trainer.model)
-    assert back.meta == emb.meta
-    assert back.layers == emb.layers
-    assert all(torch.equal(back.vectors[k], emb.vectors[k]) for k in emb.vectors)
-    assert back.nearest("1", 3) == emb.nearest("1", 3)
-    assert not list(tmp_path.joinpath("sub").glob("*.tmp"))
-
-
-def test_loading_against_a_different_model_is_a_clear_error(trained, tmp_path):
-    emb, _, _ = trained
-    path = emb.save(tmp_path / "embedding.pt")
-    wider = nn.Sequential(nn.Conv2d(GROUPS, 3 * GROUPS, 1), nn.ReLU())
-    with pytest.raises(ValueError, match=r"layer '1': model has 24 channels, embedding has 16"):
-        NeuronEmbedding.load(path, model=wider)
-    other = nn.Sequential(nn.Conv2d(GROUPS, 2 * GROUPS, 1))
-    with pytest.raises(ValueError, match=r"learned for planted layers \['1'\]"):
-        NeuronEmbedding.load(path, model=other)
-
-
-def test_loading_a_wrong_file_names_it(tmp_path):
-    missing = tmp_path / "nope.pt"
-    with pytest.raises(FileNotFoundError, match="nope.pt"):
-        NeuronEmbedding.load(missing)
-    junk = tmp_path / "junk.pt"
-    junk.write_bytes(b"not a torch file")
-    with pytest.raises(ValueError, match="junk.pt"):
-        NeuronEmbedding.load(junk)
-    torch.save({"format": "other"}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a neuron-embedding artifact"):
-        NeuronEmbedding.load(tmp_path / "other.pt")
-
-
-# ---------------------------------------------------------------- queries vs brute force
-
-
-def brute_cosines(vectors: torch.Tensor, query: torch.Tensor) -> list[float]:
-    return [
-        float(torch.dot(v.double(), query.double()) / (v.double().norm() * query.double().norm()))
-        for v in vectors
-    ]
-
-
-def test_nearest_and_additive_match_brute_force():
-    g = torch.Generator().manual_seed(7)
-    vecs = torch.randn(20, 5, generator=g)
-    emb = NeuronEmbedding({"l": vecs})
-    for unit in (0, 7, 19):
-        cos = brute_cosines(vecs, vecs[unit])
-        order = sorted((u for u in range(20) if u != unit), key=lambda u: -cos[u])
-        got = emb.nearest("l", unit, k=4)
-        assert [u for u, _ in got] == order[:4]
-        assert all(math.isclose(c, cos[u], abs_tol=1e-6) for u, c in got)
-    for a, b in ((0, 1), (5, 12)):
-        cos = brute_cosines(vecs, vecs[a] + vecs[b])
-        order = sorted((u for u in range(20) if u not in (a, b)), key=lambda u: -cos[u])
-        got = emb.additive("l", a, b, k=3)
-        assert [u for u, _ in got] == order[:3]
-        assert all(math.isclose(c, cos[u], abs_tol=1e-6) for u, c in got)
-
-
-def test_queries_reject_bad_layer_and_unit():
-    emb = NeuronEmbedding({"l": torch.randn(4, 3)})
-    with pytest.raises(KeyError, match="no layer 'x'"):
-        emb.nearest("x", 0)
-    with pytest.raises(IndexError, match="units 0..3"):
-        emb.additive("l", 0, 4)
-
-
-# ---------------------------------------------------------------- resume and callbacks
 
 
 class Interrupt(Exception):
@@ -211,7 +135,7 @@ class Recorder(Callback):
 
 def make_trainer():
     model, _ = planted_model()
-    return EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=5, seed=3), model_name="planted")
+    return EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=5, seed=3), arch="planted")
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path):
@@ -265,7 +189,7 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
     ckpt = tmp_path / "run.ckpt"
     make_trainer().fit(loader(32, 32), ckpt, progress=False)
     model, _ = planted_model()
-    other = EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=5, dim=8), model_name="planted")
+    other = EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=5, dim=8), arch="planted")
     with pytest.raises(ValueError, match="belongs to a different run"):
         other.fit(loader(32, 32), ckpt, progress=False)
 
@@ -278,17 +202,6 @@ def test_trainer_rejects_unknown_layer_and_empty_loader():
         EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=1)).fit([], progress=False)
     with pytest.raises(TypeError, match="must yield image tensors"):
         EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=1)).fit([[1, 2]], progress=False)
-
-
-def test_semantic_vectors_are_seeded_unit_rows_and_allow_dotted_names():
-    a = SemanticVectors({"layer4.1.conv2": 6, "x": 3}, dim=4, seed=1)
-    b = SemanticVectors({"layer4.1.conv2": 6, "x": 3}, dim=4, seed=1)
-    assert torch.equal(a["layer4.1.conv2"], b["layer4.1.conv2"])
-    torch.testing.assert_close(a["x"].norm(dim=1), torch.ones(3))
-    assert list(a.as_dict()) == ["layer4.1.conv2", "x"]
-
-
-# ---------------------------------------------------------------- the dataset-mean objective
 
 
 def test_dataset_mean_objective_equals_mean_of_per_image_losses():

@@ -1,0 +1,62 @@
+"""skdlib.embedding.callbacks: both fits call every hook, in order, with what the docs promise."""
+
+import pytest
+import torch
+from torch import nn
+
+from skdlib.checkpoint import load_artifact
+from skdlib.embedding import Callback, EmbeddingConfig, EmbeddingTrainer
+
+
+class Log(Callback):
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def on_train_start(self, trainer):
+        self.calls.append(("start", trainer.epoch))
+
+    def on_step_end(self, trainer, step, loss):
+        assert loss.dim() == 0 and not loss.requires_grad
+        self.calls.append(("step", trainer.epoch + 1, step))
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        assert set(logs) == {"loss", "lr"} and trainer.epoch == epoch
+        self.calls.append(("epoch", epoch))
+
+    def on_train_end(self, trainer):
+        self.calls.append(("end", trainer.epoch))
+
+    def state_dict(self):
+        return {"last": self.calls[-1]}
+
+
+def trainer(epochs: int = 2) -> EmbeddingTrainer:
+    net = nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU())
+    return EmbeddingTrainer(net, ["1"], EmbeddingConfig(dim=4, epochs=epochs), device="cpu")
+
+
+BATCHES = [torch.rand(4, 3, 6, 6) for _ in range(3)]
+
+
+def test_fit_calls_every_hook_in_order_and_checkpoints_after_the_epoch_hook(tmp_path):
+    log = Log()
+    trainer().fit(BATCHES, tmp_path / "ckpt.pt", [log], progress=False)
+    steps = [("step", e, s) for e in (1, 2) for s in (1, 2, 3)]
+    expected = [("start", 0)] + steps[:3] + [("epoch", 1)] + steps[3:] + [("epoch", 2), ("end", 2)]
+    assert log.calls == expected
+    saved = load_artifact(tmp_path / "ckpt.pt")["callbacks"]
+    assert saved == [{"last": ("epoch", 2)}]  # the state after epoch 2's hook
+
+
+@pytest.mark.parametrize("steps", [4, 7])
+def test_fit_dataset_mean_treats_steps_per_epoch_as_an_epoch(steps):
+    log = Log()
+    trainer().fit_dataset_mean(BATCHES, steps=steps, callbacks=[log], progress=False)
+    per_epoch = steps // 2
+    assert [c for c in log.calls if c[0] == "epoch"] == [("epoch", 1), ("epoch", 2)]
+    assert [c[2] for c in log.calls if c[0] == "step"] == list(range(1, per_epoch + 1)) * 2
+    assert log.calls[0] == ("start", 0) and log.calls[-1] == ("end", 2)
+
+
+def test_the_base_class_does_nothing():
+    trainer().fit(BATCHES, callbacks=[Callback()], progress=False)  # no hook raises
