@@ -161,7 +161,7 @@ def format_summary(summary: dict, path: Path) -> str:
 
 def add_download_broden_parser(sub) -> None:
     """The ``download-broden`` subcommand: fetch, unpack and verify ``broden1_224``."""
-    from .broden import BRODEN_URL
+    from .dissect import BRODEN_URL
 
     dl = sub.add_parser(
         "download-broden",
@@ -175,7 +175,7 @@ def add_download_broden_parser(sub) -> None:
 
 def run_download_broden(args: argparse.Namespace) -> Path:
     """Run ``download-broden``; returns the verified ``broden1_224`` folder."""
-    from .broden import download_broden
+    from .dissect import download_broden
 
     root = download_broden(
         args.dest, url=args.url, keep_archive=args.keep_archive, progress=not args.no_progress

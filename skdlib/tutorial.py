@@ -15,8 +15,8 @@ import torch
 import torchvision
 from torch import nn
 
-from .broden import BRODEN_FOLDER, BrodenDataset, BrodenImages
 from .data import CONCEPTS, SyntheticConceptImages, make_synthetic_broden
+from .dissect import BRODEN_FOLDER, BrodenDataset, BrodenImages
 from .embedding import Callback, EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .pretrain import load_or_train
 from .pretrained import load_torchvision_model

@@ -40,7 +40,7 @@ class PlantedConceptModel(nn.Module):
     :func:`planted_concept_model`.
 
     Example:
-        >>> from skdlib.broden import BrodenDataset, BrodenImages
+        >>> from skdlib.dissect import BrodenDataset, BrodenImages
         >>> from skdlib.data import make_synthetic_broden
         >>> model = planted_concept_model(make_synthetic_broden("/tmp/skd-doc/b3", 4, size=64))
         >>> x = BrodenImages(BrodenDataset("/tmp/skd-doc/b3"))[0][None]

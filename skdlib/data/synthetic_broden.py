@@ -212,7 +212,7 @@ def make_synthetic_broden(
         ``root`` as a ``Path``.
 
     Example:
-        >>> from skdlib.broden import BrodenDataset
+        >>> from skdlib.dissect import BrodenDataset
         >>> ds = BrodenDataset(make_synthetic_broden("/tmp/skd-doc/b2", 16, size=64))
         >>> len(ds.concepts), tuple(ds[0]["image"].shape)
         (52, (3, 64, 64))

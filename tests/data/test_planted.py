@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from skdlib.broden import BrodenDataset, BrodenImages
 from skdlib.data import (
     PIXEL_CATEGORIES,
     image_digest,
@@ -16,6 +15,7 @@ from skdlib.data import (
     planted_concept_model,
     synthetic_broden_scene,
 )
+from skdlib.dissect import BrodenDataset, BrodenImages
 
 N, SIZE, SEED = 16, 48, 3
 

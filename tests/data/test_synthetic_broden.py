@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skdlib.broden import BrodenDataset
 from skdlib.data import (
     CATEGORIES,
     CONCEPTS,
@@ -21,6 +20,7 @@ from skdlib.data import (
     synthetic_broden_scene,
 )
 from skdlib.data.synthetic_broden import PARAMS_FILE
+from skdlib.dissect import BrodenDataset
 
 N, SIZE, SEED = 16, 48, 3
 

@@ -1,4 +1,4 @@
-"""skdlib.quantile: exact streaming quantiles against numpy's float64 quantile."""
+"""skdlib.dissect: exact streaming quantiles against numpy's float64 quantile."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skdlib.quantile import StreamingQuantile, exact_quantile, tail_size
+from skdlib.dissect import StreamingQuantile, exact_quantile, tail_size
 
 
 def _rows(n: int, seed: int = 0) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Resumable downloads of large archives, unpacking, and a check of what was unpacked.
+"""Resumable downloads of large archives, unpacking, and a check of what was unpacked: Broden.
 
 Large data sets (Broden is ~1 GB) come over slow or flaky connections, so:
 
@@ -30,7 +30,10 @@ from urllib.parse import urlparse
 
 from tqdm.auto import tqdm
 
-__all__ = ["download", "extract_zip", "download_and_extract"]
+from .broden import check_broden_layout
+from .broden_format import BRODEN_FOLDER, BRODEN_URL
+
+__all__ = ["download", "extract_zip", "download_and_extract", "download_broden"]
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _CONTENT_RANGE_UNSATISFIED = re.compile(r"bytes\s+\*/(\d+)")
@@ -242,3 +245,31 @@ def download_and_extract(
     if not keep_archive:
         archive.unlink()
     return target
+
+
+def download_broden(
+    dest: str | os.PathLike = "data",
+    url: str = BRODEN_URL,
+    keep_archive: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Download ``broden1_224`` (~1 GB), unpack it into ``dest`` and verify the layout.
+
+    Resumable: an interrupted download continues from its ``.part`` file on the next call; a
+    folder that is already complete is verified and returned without downloading.
+
+    Returns:
+        ``dest/broden1_224``.
+
+    Example:
+        >>> download_broden("data")    # doctest: +SKIP
+        PosixPath('data/broden1_224')
+    """
+    return download_and_extract(
+        url,
+        dest,
+        folder=BRODEN_FOLDER,
+        verify=check_broden_layout,
+        keep_archive=keep_archive,
+        progress=progress,
+    )

@@ -1,4 +1,4 @@
-"""skdlib.download and the download-broden helper, against a zip served from 127.0.0.1."""
+"""skdlib.dissect and the download-broden helper, against a zip served from 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from skdlib.broden import BrodenDataset, download_broden
 from skdlib.cli import main
 from skdlib.data import make_synthetic_broden
-from skdlib.download import download, download_and_extract, extract_zip
+from skdlib.dissect import (
+    BrodenDataset,
+    download,
+    download_and_extract,
+    download_broden,
+    extract_zip,
+)
 
 
 class Server:

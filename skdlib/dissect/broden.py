@@ -1,0 +1,300 @@
+"""A Broden folder as a PyTorch dataset: images with their pixel and whole-image concept labels.
+
+Example
+-------
+>>> ds = BrodenDataset("data/broden1_224", categories=["object", "part"])   # doctest: +SKIP
+>>> sample = ds[0]                                                         # doctest: +SKIP
+>>> sample["image"].shape, sample["pixel_labels"].shape                   # doctest: +SKIP
+(torch.Size([3, 224, 224]), torch.Size([3, 112, 112]))
+
+The on-disk format is described in :mod:`skdlib.dissect.broden_format`. The real data set
+(~1 GB) is at :data:`~skdlib.dissect.broden_format.BRODEN_URL`; ``python -m skdlib
+download-broden --dest data`` fetches and unpacks it. Offline,
+:func:`skdlib.data.make_synthetic_broden` writes a generated stand-in in exactly this format.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD, normalise_uint8
+from .broden_format import (
+    BrodenFormatError,
+    BrodenLabel,
+    BrodenRecord,
+    decode_segmentation,
+    load_rgb,
+    missing_folder_message,
+    read_categories,
+    read_index,
+    read_labels,
+)
+
+__all__ = ["BrodenDataset", "BrodenImages", "collate_broden", "check_broden_layout"]
+
+
+class BrodenDataset(Dataset):
+    """A Broden folder as a map-style dataset of images with their concept labels.
+
+    Args:
+        root: the folder holding ``index.csv`` (e.g. ``data/broden1_224``).
+        categories: categories to read (default: all of ``category.csv``, in its order). Only
+            these columns are decoded, and only images with a non-empty cell in at least one of
+            them are kept (as NetDissect-Lite does).
+        split: ``"train"``, ``"val"`` (Broden's values) or ``None`` for every image.
+
+    ``dataset[i]`` is a dict:
+
+    * ``"image"``: ``(3, ih, iw)`` uint8 RGB tensor (no normalisation: the model's own is applied
+      by whoever runs the model, see :func:`skdlib.dissect.dissect` and :class:`BrodenImages`);
+    * ``"pixel_labels"``: ``(D, sh, sw)`` int32 tensor, every PNG layer of every selected pixel
+      category stacked (``D`` may be 0), unified label numbers, 0 = unlabelled;
+    * ``"image_labels"``: ``(E,)`` int64 tensor of whole-image label numbers (scene, texture);
+    * ``"index"``, ``"path"``, ``"seg_size"``: position, image path, ``(sh, sw)``.
+
+    Use :func:`collate_broden` to batch them (it pads layers with 0). Missing or damaged image and
+    PNG files raise errors that name the file; a malformed CSV row names its file and line. A PNG
+    value above the largest number of ``label.csv`` is an error; a value inside its range that
+    ``label.csv`` skips belongs to no concept and is ignored (as in NetDissect-Lite).
+
+    Attributes:
+        labels: every :class:`BrodenLabel` of ``label.csv`` (with its primary category).
+        concepts: the labels whose primary category is selected, sorted by number.
+        categories: the selected categories.
+        records: the kept :class:`BrodenRecord` rows.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        categories: Sequence[str] | None = None,
+        split: str | None = None,
+    ) -> None:
+        self.root = Path(root).expanduser()
+        index_path = self.root / "index.csv"
+        if not index_path.is_file():
+            raise FileNotFoundError(missing_folder_message(self.root, index_path))
+        all_categories = read_categories(self.root)
+        if categories is None:
+            categories = all_categories
+        elif isinstance(categories, str):
+            categories = [categories]
+        unknown = [c for c in categories if c not in all_categories]
+        if unknown:
+            raise ValueError(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {unknown} for "
+                f"{self.root}; category.csv lists {all_categories}"
+            )
+        if not categories:
+            raise ValueError("select at least one category")
+        self.categories = [c for c in all_categories if c in categories]
+        self.split = split
+        self.labels: list[BrodenLabel] = read_labels(self.root, self.categories)
+        self._by_number = {lab.number: lab for lab in self.labels}
+        self.concepts = [lab for lab in self.labels if lab.category]
+        #: one more than the largest label number: the size of dense label-indexed arrays.
+        self.label_space = max(self._by_number) + 1
+        every = read_index(self.root, self.categories, self._by_number)
+        self.records: list[BrodenRecord] = [
+            r for r in every if (split is None or r.split == split) and r.has_labels()
+        ]
+        if split is not None and not self.records:
+            splits = sorted({r.split for r in every})
+            raise ValueError(
+                f"no image of {index_path} has split {split!r} and labels in {self.categories}; "
+                f"splits present: {splits}"
+            )
+
+    # -- lookups --------------------------------------------------------------------------------
+    def label(self, number: int) -> BrodenLabel:
+        """The :class:`BrodenLabel` of a unified number (``KeyError`` if unknown)."""
+        try:
+            return self._by_number[int(number)]
+        except KeyError:
+            raise KeyError(f"label number {number} is not in {self.root / 'label.csv'}") from None
+
+    def category_lut(self) -> torch.Tensor:
+        """``(label_space,)`` int64: index into :attr:`categories` of each number's primary
+        category, ``-1`` for 0 (unlabelled) and for labels of no selected category.
+
+        Example: ``ds.category_lut()[pixel_labels.long()]`` maps a label map to categories.
+        """
+        lut = torch.full((self.label_space,), -1, dtype=torch.int64)
+        order = {c: i for i, c in enumerate(self.categories)}
+        for lab in self.concepts:
+            lut[lab.number] = order[lab.category]
+        return lut
+
+    def image_path(self, i: int) -> Path:
+        """Absolute path of image ``i``."""
+        return self.root / "images" / self.records[i].image
+
+    # -- items ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def load_image(self, i: int) -> np.ndarray:
+        """Image ``i`` as ``(ih, iw, 3)`` uint8 RGB (size checked against ``index.csv``)."""
+        record = self.records[i]
+        path = self.image_path(i)
+        try:
+            rgb = load_rgb(path)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"image {path} (listed on line {record.line} of {self.root / 'index.csv'}) is "
+                "missing: the data set is incomplete; download or generate it again"
+            ) from None
+        if rgb.shape[:2] != (record.ih, record.iw):
+            raise BrodenFormatError(
+                f"image {path} is {rgb.shape[1]}x{rgb.shape[0]} (w x h) but line {record.line} "
+                f"of {self.root / 'index.csv'} says {record.iw}x{record.ih}"
+            )
+        return rgb
+
+    def load_labels(self, i: int) -> tuple[np.ndarray, list[int]]:
+        """Labels of image ``i``: ``(D, sh, sw)`` int32 pixel layers and whole-image numbers."""
+        record = self.records[i]
+        layers = []
+        for cat in self.categories:
+            for rel in record.pixel[cat]:
+                path = self.root / "images" / rel
+                try:
+                    seg = decode_segmentation(path)
+                except FileNotFoundError:
+                    raise FileNotFoundError(
+                        f"segmentation image {path} (column {cat!r}, line {record.line} of "
+                        f"{self.root / 'index.csv'}) is missing"
+                    ) from None
+                if seg.shape != (record.sh, record.sw):
+                    raise BrodenFormatError(
+                        f"segmentation {path} is {seg.shape[1]}x{seg.shape[0]} but line "
+                        f"{record.line} of {self.root / 'index.csv'} says {record.sw}x{record.sh}"
+                    )
+                if int(seg.max()) >= self.label_space:
+                    bad = np.unique(seg[seg >= self.label_space]).tolist()
+                    raise BrodenFormatError(
+                        f"segmentation {path} holds label number(s) {bad[:5]} beyond the "
+                        f"largest number of {self.root / 'label.csv'} ({self.label_space - 1})"
+                    )
+                layers.append(seg)
+        stack = np.stack(layers) if layers else np.zeros((0, record.sh, record.sw), dtype=np.int32)
+        whole = [n for cat in self.categories for n in record.whole[cat]]
+        return stack, whole
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} images")
+        i = i % len(self)
+        rgb = self.load_image(i)
+        layers, whole = self.load_labels(i)
+        record = self.records[i]
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1),
+            "pixel_labels": torch.from_numpy(layers),
+            "image_labels": torch.tensor(whole, dtype=torch.int64),
+            "index": i,
+            "path": str(self.image_path(i)),
+            "seg_size": (record.sh, record.sw),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"BrodenDataset({str(self.root)!r}, categories={self.categories}, "
+            f"split={self.split!r}): {len(self)} images, {len(self.concepts)} concepts"
+        )
+
+
+def collate_broden(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Batch :class:`BrodenDataset` items, padding label layers with 0 (= unlabelled).
+
+    Returns a dict with ``"image"`` ``(B, 3, ih, iw)`` uint8, ``"pixel_labels"``
+    ``(B, D_max, sh, sw)`` int32, ``"image_labels"`` ``(B, E_max)`` int64, ``"index"`` ``(B,)``
+    and ``"path"`` (list). Images or segmentations of different sizes raise a ``ValueError``
+    naming two of the files.
+
+    Example:
+        >>> loader = DataLoader(ds, batch_size=32, collate_fn=collate_broden)  # doctest: +SKIP
+    """
+    if not samples:
+        raise ValueError("cannot collate an empty batch")
+    first = samples[0]
+    for s in samples[1:]:
+        if s["image"].shape != first["image"].shape or s["seg_size"] != first["seg_size"]:
+            raise ValueError(
+                f"images of one batch must share their sizes: {first['path']} is "
+                f"{tuple(first['image'].shape)} with labels {first['seg_size']}, {s['path']} is "
+                f"{tuple(s['image'].shape)} with labels {s['seg_size']}; use batch_size=1"
+            )
+    b = len(samples)
+    sh, sw = first["seg_size"]
+    depth = max(s["pixel_labels"].shape[0] for s in samples)
+    pixel = torch.zeros((b, depth, sh, sw), dtype=torch.int32)
+    n_whole = max(s["image_labels"].numel() for s in samples)
+    whole = torch.zeros((b, n_whole), dtype=torch.int64)
+    for j, s in enumerate(samples):
+        pixel[j, : s["pixel_labels"].shape[0]] = s["pixel_labels"]
+        whole[j, : s["image_labels"].numel()] = s["image_labels"]
+    return {
+        "image": torch.stack([s["image"] for s in samples]),
+        "pixel_labels": pixel,
+        "image_labels": whole,
+        "index": torch.tensor([s["index"] for s in samples], dtype=torch.int64),
+        "path": [s["path"] for s in samples],
+    }
+
+
+class BrodenImages(Dataset):
+    """The images of a :class:`BrodenDataset` alone, normalised: for
+    :class:`~skdlib.embedding.EmbeddingTrainer`.
+
+    ``dataset[i]`` is a float tensor ``(3, ih, iw)``: ``(rgb / 255 - mean) / std`` with the
+    model's normalisation (default ImageNet's, as torchvision models expect).
+
+    Example:
+        >>> images = BrodenImages(BrodenDataset("data/broden1_224"))    # doctest: +SKIP
+        >>> DataLoader(images, batch_size=64, shuffle=True)             # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        broden: BrodenDataset,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        self.broden = broden
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
+
+    def __len__(self) -> int:
+        return len(self.broden)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        rgb = torch.from_numpy(np.ascontiguousarray(self.broden.load_image(i)))
+        return normalise_uint8(rgb.permute(2, 0, 1), self.mean, self.std)
+
+
+def check_broden_layout(root: str | os.PathLike, sample: int = 3) -> Path:
+    """Check that ``root`` is a readable Broden folder; returns it.
+
+    Reads the four kinds of CSV files (every ``c_<cat>.csv`` of ``category.csv``), checks that
+    ``images/`` exists and decodes the first ``sample`` images with their labels. Raises
+    ``FileNotFoundError`` / :class:`BrodenFormatError` naming the first problem found.
+
+    Example:
+        >>> check_broden_layout("data/broden1_224")    # doctest: +SKIP
+        PosixPath('data/broden1_224')
+    """
+    root = Path(root)
+    ds = BrodenDataset(root)
+    if not (root / "images").is_dir():
+        raise FileNotFoundError(f"{root / 'images'} is missing: the Broden folder is incomplete")
+    for i in range(min(sample, len(ds))):
+        ds[i]
+    return root

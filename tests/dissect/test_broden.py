@@ -1,0 +1,172 @@
+"""skdlib.dissect.broden: hand-written and generated Broden folders read back exactly; missing and
+damaged files named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from support.broden_files import DOOR_LAYER, HANDLE_LAYER, WALL, seg_png
+from torch.utils.data import DataLoader
+
+from skdlib.data import (
+    CONCEPTS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    PIXEL_CATEGORIES,
+    make_synthetic_broden,
+    synthetic_broden_scene,
+)
+from skdlib.dissect import (
+    BrodenDataset,
+    BrodenFormatError,
+    BrodenImages,
+    check_broden_layout,
+    collate_broden,
+)
+
+
+def test_hand_written_broden_is_read_exactly(hand):
+    ds = BrodenDataset(hand)
+    assert ds.categories == ["object", "part", "scene"]
+    assert len(ds) == 2  # b has no labels at all and is skipped, as in NetDissect-Lite
+    assert [r.image for r in ds.records] == ["src/a.jpg", "src/c.jpg"]
+    a = ds[0]
+    assert a["image"].dtype == torch.uint8 and a["image"].shape == (3, 8, 8)
+    assert torch.equal(a["image"], torch.full((3, 8, 8), 100, dtype=torch.uint8))
+    layers = a["pixel_labels"].numpy()
+    assert layers.shape == (3, 4, 4)  # the object layer and both part layers
+    np.testing.assert_array_equal(layers[0], WALL + DOOR_LAYER)
+    np.testing.assert_array_equal(layers[1], DOOR_LAYER)
+    np.testing.assert_array_equal(layers[2], HANDLE_LAYER)  # R + 256 G, no uint8 overflow
+    assert a["image_labels"].tolist() == [5]
+    c = ds[1]
+    assert c["pixel_labels"].shape == (0, 4, 4) and c["image_labels"].tolist() == [5]
+    assert ds.label(2).categories == {"object": 1, "part": 1}
+    assert ds.label_space == 301
+
+
+def test_split_selection(hand):
+    assert [r.image for r in BrodenDataset(hand, split="val").records] == ["src/c.jpg"]
+    with pytest.raises(
+        ValueError, match=r"no image .* split 'test'.*splits present: \['train', 'val'\]"
+    ):
+        BrodenDataset(hand, split="test")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("gen") / "broden"
+    return make_synthetic_broden(root, n_images=20, size=64, seed=5, progress=False)
+
+
+def test_generated_broden_reads_back_the_generator_truth(generated):
+    ds = BrodenDataset(generated)
+    assert len(ds) == 20 and len(ds.concepts) == len(CONCEPTS)
+    assert [(c.number, c.name, c.category) for c in ds.concepts] == [tuple(c) for c in CONCEPTS]
+    multi = 0
+    for i in range(len(ds)):
+        scene, annotated = synthetic_broden_scene(i, size=64, seed=5)
+        sample = ds[i]
+        assert torch.equal(sample["image"], torch.from_numpy(np.array(
+            Image.open(ds.image_path(i)).convert("RGB"))).permute(2, 0, 1))  # fmt: skip
+        expected = [
+            layer
+            for cat in PIXEL_CATEGORIES
+            if annotated[cat]
+            for layer in scene.pixel_labels[cat]
+            if layer.any()
+        ]
+        got = sample["pixel_labels"].numpy()
+        assert got.shape[0] == len(expected)
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(g, e)
+        whole = [
+            n for cat in ("texture", "scene") if annotated[cat] for n in scene.image_labels[cat]
+        ]
+        assert sample["image_labels"].tolist() == whole
+        multi += len(ds.records[i].pixel["part"]) > 1
+    assert multi >= 3  # several part layers in one cell
+    # empty cells: image 6 has no objects, 3 and 14 no texture, 5, 12 and 19 no scene
+    assert ds[6]["pixel_labels"].shape[0] == 0
+    assert not any(ds.records[6].pixel.values())
+    assert ds.records[3].whole["texture"] == () and ds.records[5].whole["scene"] == ()
+
+
+def test_category_and_split_filters_on_generated_data(generated):
+    textures = BrodenDataset(generated, categories=["texture"])
+    assert [r.line - 2 for r in textures.records] == [i for i in range(20) if i % 11 != 3]
+    assert all(textures[i]["pixel_labels"].shape[0] == 0 for i in range(2))
+    assert {c.category for c in textures.concepts} == {"texture"}
+    val = BrodenDataset(generated, split="val")
+    assert len(val) == 4 and all(r.split == "val" for r in val.records)
+
+
+def test_collate_pads_with_unlabelled(generated):
+    ds = BrodenDataset(generated)
+    loader = DataLoader(ds, batch_size=8, collate_fn=collate_broden)
+    batch = next(iter(loader))
+    depth = max(ds[i]["pixel_labels"].shape[0] for i in range(8))
+    assert batch["image"].shape == (8, 3, 64, 64) and batch["image"].dtype == torch.uint8
+    assert batch["pixel_labels"].shape == (8, depth, 32, 32)
+    assert batch["image_labels"].shape == (8, 2)
+    for j in range(8):
+        item = ds[j]
+        d = item["pixel_labels"].shape[0]
+        assert torch.equal(batch["pixel_labels"][j, :d], item["pixel_labels"])
+        assert not batch["pixel_labels"][j, d:].any()
+        e = item["image_labels"].numel()
+        assert batch["image_labels"][j, :e].tolist() == item["image_labels"].tolist()
+        assert not batch["image_labels"][j, e:].any()
+    other = dict(ds[0], image=torch.zeros(3, 10, 10, dtype=torch.uint8), path="x.jpg")
+    with pytest.raises(ValueError, match=r"must share their sizes: .*000000.jpg.*x.jpg"):
+        collate_broden([ds[0], other])
+
+
+def test_broden_images_apply_the_model_normalisation(generated):
+    ds = BrodenDataset(generated)
+    x = BrodenImages(ds)[2]
+    rgb = np.asarray(Image.open(ds.image_path(2)).convert("RGB"), dtype=np.float64) / 255.0
+    expected = (rgb - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
+    np.testing.assert_allclose(x.permute(1, 2, 0).numpy(), expected, atol=1e-5)
+    assert check_broden_layout(generated) == generated
+
+
+def test_missing_or_damaged_files_name_their_path(hand):
+    ds = BrodenDataset(hand)
+    image = hand / "images" / "src" / "a.jpg"
+    image.write_bytes(b"not a jpeg at all")
+    with pytest.raises(BrodenFormatError, match=f"cannot decode image {image}"):
+        ds[0]
+    image.unlink()
+    with pytest.raises(
+        FileNotFoundError, match=rf"image {image} \(listed on line 2 of .*index.csv\)"
+    ):
+        ds[0]
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+    png = hand / "images" / "src" / "a_part_1.png"
+    png.unlink()
+    with pytest.raises(
+        FileNotFoundError, match=rf"segmentation image {png} \(column 'part', line 2"
+    ):
+        ds[0]
+    seg_png(png, np.zeros((5, 5), np.int64))
+    with pytest.raises(
+        BrodenFormatError, match=rf"segmentation {png} is 5x5 but line 2 .* says 4x4"
+    ):
+        ds[0]
+    seg_png(png, np.full((4, 4), 400))
+    with pytest.raises(BrodenFormatError, match=rf"{png} holds label number\(s\) \[400\] beyond"):
+        ds[0]
+    seg_png(png, np.full((4, 4), 9))  # inside the table's range but undefined: no concept
+    assert ds[0]["pixel_labels"][2].unique().tolist() == [9] and ds.category_lut()[9] == -1
+    png.write_bytes(b"\x89PNG broken")
+    with pytest.raises(BrodenFormatError, match=f"cannot decode segmentation image {png}"):
+        ds[0]
+    Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(image)
+    with pytest.raises(BrodenFormatError, match=rf"image {image} is 6x6 .* says 8x8"):
+        ds[0]

@@ -1,0 +1,112 @@
+"""skdlib.dissect.pipeline: dissect() equals a slow float64 reference and finds planted concepts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from support.dissection import LAYERS, TinyNet, reference_dissection
+from torch import nn
+
+from skdlib.data import (
+    CONCEPTS,
+    make_synthetic_broden,
+    planted_concept_model,
+)
+from skdlib.dissect import (
+    BrodenDataset,
+    dissect,
+)
+
+
+@pytest.fixture(scope="module")
+def references(small):
+    model = TinyNet().eval()
+    return {q: reference_dissection(model, LAYERS, small, q, batch=8) for q in (0.995, 0.9)}
+
+
+@pytest.mark.parametrize(
+    ("quantile", "method", "mode", "extra"),
+    [
+        (0.995, "exact", "annotated", {}),
+        (0.995, "streaming", "overlap", {"chunk_elements": 3000}),
+        (0.9, "streaming", "annotated", {"cache_bytes": 0, "num_workers": 1}),
+        (0.9, "exact", "overlap", {}),
+    ],
+)
+def test_matches_the_slow_float64_reference(small, references, quantile, method, mode, extra):
+    result = dissect(
+        TinyNet(), LAYERS, small, quantile=quantile, threshold_method=method,
+        activation_area=mode, batch_size=8, progress=False, **extra,
+    )  # fmt: skip
+    ref = references[quantile]
+    assert result.concept_numbers == [c.number for c in CONCEPTS]
+    for name in LAYERS:
+        np.testing.assert_allclose(result.thresholds[name].numpy(), ref[name]["thresholds"],
+                                   rtol=1e-6, atol=1e-7)  # fmt: skip
+        np.testing.assert_array_equal(result.label_area.numpy(), ref[name]["label_area"])
+        np.testing.assert_array_equal(result.intersection[name].numpy(), ref[name]["intersection"])
+        np.testing.assert_array_equal(result.activation_area[name].numpy(), ref[name]["area"][mode])
+        delta = np.abs(result.iou[name].numpy() - ref[name][mode]).max()
+        assert delta <= 1e-4, f"layer {name}: max |dIoU| = {delta}"
+    assert result.iou["a"][0].abs().max() == 0  # the dead unit
+    assert result.intersection["a"].sum() > 0 and result.intersection["c"].sum() > 0
+    assert set(result.meta["seconds"]) == {"data", "forward", "threshold", "tally"}
+    assert result.meta["cached_activations"] == ("cache_bytes" not in extra)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = make_synthetic_broden(
+        tmp_path_factory.mktemp("p") / "b", n_images=48, size=112, seed=0, progress=False
+    )
+    return root, planted_concept_model(root)
+
+
+def test_planted_units_find_their_concepts(planted):
+    """Unit k is the mask of concept k: IoU >= 0.9 and the right best concept, every unit.
+
+    With binary maps, the quantile threshold is 0 when it lies below 1 - (coverage of the
+    concept), so masks are exact; quantile 0.5 puts every concept of this data set in that range.
+    """
+    root, model = planted
+    result = dissect(model, ["units"], str(root), quantile=0.5, batch_size=16, progress=False)
+    iou = result.iou["units"]
+    present = result.label_area > 0
+    assert int(present.sum()) >= 50  # (nearly) every concept occurs in 48 images
+    column, score = result.best("units")
+    units = torch.arange(len(CONCEPTS))[present]
+    assert torch.equal(column[units], units)
+    assert bool((iou.diagonal()[units] >= 0.9).all()), iou.diagonal()[units].min()
+    assert result.interpretable("units") == len(units)
+    assert result.best_concepts("units")[0] == ("red", "color", pytest.approx(float(score[0])))
+
+
+def test_planted_units_at_the_default_quantile(planted):
+    """At q = 0.995 a binary unit covering more than 0.5 % of all pixels has T = 1 and an empty
+    mask (strict >); rarer concepts (spots, some colours) are still found exactly."""
+    root, model = planted
+    result = dissect(model, ["units"], BrodenDataset(root), batch_size=16, progress=False)
+    coverage = result.label_area.double() / (48 * 56 * 56)
+    total = 48 * 56 * 56
+    diag = result.iou["units"].diagonal()
+    rare = (coverage > 0) & (coverage < 0.005)
+    common = coverage > 0.005 + 1.0 / total
+    assert int(rare.sum()) >= 8 and int(common.sum()) >= 30
+    assert bool((diag[rare] >= 0.9).all())
+    assert torch.equal(result.best("units")[0][rare], torch.arange(len(CONCEPTS))[rare])
+    assert bool((diag[common] == 0).all())
+
+
+def test_dissect_errors_name_the_problem(small):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(3))
+    with pytest.raises(ValueError, match=r"layer '2' gives outputs of shape \(8, 3\)"):
+        dissect(model, ["2"], small, batch_size=8, progress=False)
+    with pytest.raises(KeyError, match="no module named 'fc'"):
+        dissect(model, ["fc"], small, progress=False)
+    with pytest.raises(ValueError, match="quantile must be in"):
+        dissect(model, ["0"], small, quantile=1.0, progress=False)
+    with pytest.raises(ValueError, match="threshold_method must be one of"):
+        dissect(model, ["0"], small, threshold_method="histogram", progress=False)
+    with pytest.raises(ValueError, match="activation_area must be one of"):
+        dissect(model, ["0"], small, activation_area="lite", progress=False)

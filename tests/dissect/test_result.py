@@ -1,0 +1,44 @@
+"""skdlib.dissect.result: a result saves, loads back and writes the tally CSV."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from support.dissection import TinyNet, read_csv
+
+from skdlib.dissect import (
+    DissectionResult,
+    dissect,
+)
+
+
+def test_save_and_load_round_trip_with_tally_csv(small, tmp_path):
+    result = dissect(TinyNet(), ["a", "c"], small, quantile=0.9, progress=False)
+    path = result.save(tmp_path / "out")
+    assert path == tmp_path / "out" / "dissection.pt"
+    loaded = DissectionResult.load(tmp_path / "out")
+    for name in ("a", "c"):
+        assert torch.equal(loaded.iou[name], result.iou[name])
+        assert torch.equal(loaded.thresholds[name], result.thresholds[name])
+    assert loaded.concept_names == result.concept_names and loaded.meta == result.meta
+    rows = read_csv(tmp_path / "out" / "tally_c.csv")
+    assert list(rows[0])[:4] == ["unit", "category", "label", "score"]
+    assert "texture-intersect" in rows[0] and len(rows) == 5
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    column, score = result.best("c")
+    for r in rows:
+        unit = int(r["unit"])
+        assert r["label"] == result.concept_names[int(column[unit])]
+        assert float(r["score"]) == pytest.approx(float(score[unit]), abs=1e-6)
+        best_color = result.iou["c"][unit, :10].argmax()
+        assert r["color-label"] == result.concept_names[int(best_color)]
+        assert int(r["color-truth"]) == int(result.label_area[best_color])
+        assert int(r["color-intersect"]) == int(result.intersection["c"][unit, best_color])
+        assert int(r["color-activation"]) == int(result.activation_area["c"][unit, 0])
+    assert "c: " in result.summary() and "interpretable" in result.summary()
+    with pytest.raises(KeyError, match="layer 'b' was not dissected"):
+        result.best("b")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="cannot read dissection result"):
+        DissectionResult.load(tmp_path / "junk.pt")
