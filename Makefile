@@ -21,7 +21,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	SKD_PROFILE=smoke $(BIN)/pytest tests --nbval-lax notebooks
+	SKD_PROFILE=smoke $(BIN)/pytest tests --doctest-modules skdlib --nbval-lax notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -60,7 +60,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
-    """CSV of ``rows`` (dicts with the same keys, in the first row's order); ``""`` for none.
+    r"""CSV of ``rows`` (dicts with the same keys, in the first row's order); ``""`` for none.
 
     Example:
         >>> csv_text([{"a": 1, "b": 2}])

@@ -1,9 +1,19 @@
-"""Command line: ``python -m skdlib embed`` embeds a torchvision model's neurons.
+"""``python -m skdlib``: every command of the project, one per step of the method.
 
-The offline default (no internet, no GPU needed) embeds ResNet18's ``layer1..layer4`` with
-*random* weights on synthetic concept images that the project generates itself; the output says so.
-With ``--weights imagenet`` and ``--data PATH`` (an ImageFolder-style tree, e.g. Broden's images
-sorted into one folder) it runs the paper's setting.
+=================== ===========================================================================
+command             what it does
+=================== ===========================================================================
+``notebooks``       run the tutorial notebooks headless (papermill) and write a summary
+``embed``           learn semantic vectors for a torchvision model's neurons (Eq. 1)
+``download-broden`` fetch, unpack and verify Broden 224 (~1 GB, resumable)
+``distill``         train a CIFAR-100 model: a teacher (``--method none``) or a student
+``embed-teacher``   embed a trained CIFAR teacher's stage outputs (Eq. 1)
+``table1``          run a Table-1 job (:class:`skdlib.distill.Table1Config`) and render it
+=================== ===========================================================================
+
+Every command is one ``cmd_*`` function registered as its parser's ``handler``; :func:`main`
+calls it and turns the errors a user can act on into one line on stderr and exit status 1.
+The offline default of ``embed`` embeds a *random* ResNet18 on generated images, and says so.
 """
 
 from __future__ import annotations
@@ -18,11 +28,23 @@ import torchvision
 from torch.utils.data import DataLoader
 
 from .data import SyntheticConceptImages
+from .dissect import BRODEN_URL, download_broden
+from .distill import (
+    METHODS,
+    MODEL_NAMES,
+    DistillConfig,
+    Table1Config,
+    embed_teacher,
+    render_table1,
+    run_table1,
+    train_model,
+)
+from .distill.cifar import DATASETS, load_split, make_loader
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
-from .pretrained import load_torchvision_model
 from .runtime import resolve_device
+from .tutorial import PROFILES, execute_notebooks, load_torchvision_model, notebook_paths
 
-__all__ = ["main", "load_torchvision_model", "build_parser"]
+__all__ = ["main", "build_parser", "OFFLINE_NOTE"]
 
 OFFLINE_NOTE = (
     "NOTE: offline default - the ResNet18 weights are RANDOM and the images SYNTHETIC. The "
@@ -31,7 +53,14 @@ OFFLINE_NOTE = (
 )
 
 
-def _dataset(args: argparse.Namespace):
+def _default_lr(args: argparse.Namespace) -> float:
+    return args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 0.01)
+
+
+# -- embed ------------------------------------------------------------------------------------
+
+
+def _embed_dataset(args: argparse.Namespace):
     if args.data == "synthetic":
         return SyntheticConceptImages(args.images, size=args.size, seed=args.seed)
     root = Path(args.data)
@@ -40,59 +69,20 @@ def _dataset(args: argparse.Namespace):
             f"data folder {root} does not exist; pass --data synthetic or an ImageFolder-style "
             "folder (root/<any subfolder>/<image files>)"
         )
-    weights = torchvision.models.get_model_weights(args.model).DEFAULT
+    weights = torchvision.models.get_model_weights(args.arch).DEFAULT
     return torchvision.datasets.ImageFolder(str(root), transform=weights.transforms())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m skdlib", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    embed = sub.add_parser("embed", help="learn semantic vectors for a model's neurons (Eq. 1)")
-    embed.add_argument("--model", default="resnet18", help="torchvision model name")
-    embed.add_argument("--weights", default="none", choices=["none", "imagenet"])
-    embed.add_argument("--layers", nargs="+", default=["layer1", "layer2", "layer3", "layer4"])
-    embed.add_argument("--data", default="synthetic", help="'synthetic' or an ImageFolder path")
-    embed.add_argument("--images", type=int, default=512, help="synthetic images to generate")
-    embed.add_argument("--size", type=int, default=128, help="synthetic image size (pixels)")
-    embed.add_argument("--epochs", type=int, default=8)
-    embed.add_argument("--batch-size", type=int, default=64)
-    embed.add_argument("--dim", type=int, default=16)
-    embed.add_argument("--tau", type=float, default=1.0)
-    embed.add_argument(
-        "--optimizer",
-        default="adam",
-        choices=["sgd", "adam"],
-        help="adam (default) converges in the few steps of an offline run; the paper uses sgd "
-        "with --lr 0.1 over ~100 epochs of Broden",
-    )
-    embed.add_argument("--lr", type=float, default=None, help="default: 0.1 sgd, 0.01 adam")
-    embed.add_argument("--seed", type=int, default=0)
-    embed.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    embed.add_argument("--device", default="auto")
-    embed.add_argument("--out", default="runs/offline", help="output folder")
-    embed.add_argument("--no-progress", action="store_true")
-    nbs = sub.add_parser(
-        "notebooks", help="run the tutorial notebooks headless (papermill) and write a summary"
-    )
-    nbs.add_argument("--profile", default="quick", choices=["smoke", "quick", "paper"])
-    nbs.add_argument("--only", nargs="+", help="notebook file names (default: all, in order)")
-    add_download_broden_parser(sub)
-    from .table1 import add_commands as add_distill_commands  # distill, embed-teacher, table1
-
-    add_distill_commands(sub)
-    return parser
-
-
-def run_embed(args: argparse.Namespace) -> NeuronEmbedding:
-    """Train and save an embedding as the ``embed`` command describes; returns it."""
+def cmd_embed(args: argparse.Namespace) -> NeuronEmbedding:
+    """``embed``: train and save an embedding; prints a summary; returns the embedding."""
     out = Path(args.out)
     offline = args.weights == "none" and args.data == "synthetic"
     if offline:
         print(OFFLINE_NOTE, flush=True)
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)  # random weights (offline default) are reproducible too
-    model = load_torchvision_model(args.model, args.weights)
-    dataset = _dataset(args)
+    model = load_torchvision_model(args.arch, args.weights)
+    dataset = _embed_dataset(args)
     loader = DataLoader(
         dataset,
         batch_size=args.batch_size,
@@ -100,12 +90,11 @@ def run_embed(args: argparse.Namespace) -> NeuronEmbedding:
         num_workers=args.workers,
         pin_memory=device.type == "cuda",
     )
-    lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 0.01)
     config = EmbeddingConfig(
         dim=args.dim,
         tau=args.tau,
         epochs=args.epochs,
-        lr=lr,
+        lr=_default_lr(args),
         seed=args.seed,
         optimizer=args.optimizer,
     )
@@ -113,10 +102,10 @@ def run_embed(args: argparse.Namespace) -> NeuronEmbedding:
     if args.data == "synthetic":
         data_info.update(size=args.size, seed=args.seed)
     trainer = EmbeddingTrainer(
-        model, args.layers, config, device=device, arch=args.model, data_info=data_info
+        model, args.layers, config, device=device, arch=args.arch, data_info=data_info
     )
     print(
-        f"embedding {args.model} {args.layers} on {len(dataset)} images, device {device}",
+        f"embedding {args.arch} {args.layers} on {len(dataset)} images, device {device}",
         flush=True,
     )
     emb = trainer.fit(loader, checkpoint=out / "embedding.ckpt", progress=not args.no_progress)
@@ -134,7 +123,7 @@ def summarize(emb: NeuronEmbedding, units: int = 4) -> dict:
     layer = emb.layers[-1]
     history = emb.meta["history"]
     return {
-        "model": emb.meta["arch"],
+        "arch": emb.meta["arch"],
         "layers": emb.meta["channels"],
         "loss_first_epoch": history["loss"][0],
         "loss_last_epoch": history["loss"][-1],
@@ -148,6 +137,7 @@ def summarize(emb: NeuronEmbedding, units: int = 4) -> dict:
 
 
 def format_summary(summary: dict, path: Path) -> str:
+    """The :func:`summarize` dict as the lines ``embed`` prints."""
     lines = [
         f"saved {path}",
         f"loss: epoch 1 {summary['loss_first_epoch']:.5f} -> epoch {summary['epochs']} "
@@ -159,24 +149,24 @@ def format_summary(summary: dict, path: Path) -> str:
     return "\n".join(lines)
 
 
-def add_download_broden_parser(sub) -> None:
-    """The ``download-broden`` subcommand: fetch, unpack and verify ``broden1_224``."""
-    from .dissect import BRODEN_URL
-
-    dl = sub.add_parser(
-        "download-broden",
-        help="download broden1_224 (~1 GB, resumable), unpack it into --dest, verify the layout",
-    )
-    dl.add_argument("--dest", default="data", help="folder to unpack into (default: data)")
-    dl.add_argument("--url", default=BRODEN_URL, help=f"archive address (default: {BRODEN_URL})")
-    dl.add_argument("--keep-archive", action="store_true", help="keep the zip after unpacking")
-    dl.add_argument("--no-progress", action="store_true")
+# -- notebooks, download-broden ---------------------------------------------------------------
 
 
-def run_download_broden(args: argparse.Namespace) -> Path:
-    """Run ``download-broden``; returns the verified ``broden1_224`` folder."""
-    from .dissect import download_broden
+def cmd_notebooks(args: argparse.Namespace) -> Path:
+    """``notebooks``: every tutorial notebook (or ``--only``) with ``--profile``."""
+    paths = notebook_paths()
+    if args.only:
+        unknown = sorted(set(args.only) - {p.name for p in paths})
+        if unknown:
+            raise ValueError(f"no notebooks {unknown}; choose from {[p.name for p in paths]}")
+        paths = [p for p in paths if p.name in args.only]
+    summary = execute_notebooks(args.profile, paths)
+    print(f"summary: {summary}", flush=True)
+    return summary
 
+
+def cmd_download_broden(args: argparse.Namespace) -> Path:
+    """``download-broden``: returns the verified ``broden1_224`` folder."""
     root = download_broden(
         args.dest, url=args.url, keep_archive=args.keep_archive, progress=not args.no_progress
     )
@@ -184,33 +174,195 @@ def run_download_broden(args: argparse.Namespace) -> Path:
     return root
 
 
-def run_tutorial(args: argparse.Namespace) -> Path:
-    """Run ``notebooks``: every tutorial notebook (or ``--only``) with ``--profile``."""
-    from .batch import notebook_paths, run_notebooks
+# -- distill, embed-teacher, table1 -----------------------------------------------------------
 
-    paths = notebook_paths()
-    if args.only:
-        unknown = sorted(set(args.only) - {p.name for p in paths})
-        if unknown:
-            raise ValueError(f"no notebooks {unknown}; choose from {[p.name for p in paths]}")
-        paths = [p for p in paths if p.name in args.only]
-    summary = run_notebooks(args.profile, paths)
-    print(f"summary: {summary}", flush=True)
-    return summary
+
+def _splits(args: argparse.Namespace, test: bool = True):
+    train = load_split(args.data, True, args.data_root, args.per_class)
+    return train, (load_split(args.data, False, args.data_root) if test else None)
+
+
+def cmd_distill(args: argparse.Namespace) -> None:
+    """``distill``: one training run (a teacher with ``--method none``, or a student)."""
+    train, test = _splits(args)
+    device = resolve_device(args.device)
+    cfg = DistillConfig(
+        method=args.method,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        beta=args.beta,
+        seed=args.seed,
+    )
+    trainer = train_model(
+        args.arch,
+        make_loader(train, cfg.batch_size, True, device, args.pipeline, workers=args.workers),
+        make_loader(test, 256, False, device, args.pipeline, workers=args.workers),
+        cfg,
+        args.out,
+        teacher=args.teacher,
+        teacher_arch=args.teacher_arch,
+        embedding=args.embedding,
+        num_classes=len(train.classes),
+        device=device,
+        progress=not args.no_progress,
+    )
+    s = trainer.summary
+    print(
+        f"{args.method} {args.arch}: last-epoch top-1 {s.last_top1:.2f}, best {s.best_top1:.2f}"
+        f" (epoch {s.best_epoch}); metrics in {args.out}/metrics.json",
+        flush=True,
+    )
+
+
+def cmd_embed_teacher(args: argparse.Namespace) -> None:
+    """``embed-teacher``: semantic vectors of a trained teacher's stage outputs."""
+    train, _ = _splits(args, test=False)
+    cfg = EmbeddingConfig(
+        dim=args.dim,
+        epochs=args.epochs,
+        lr=_default_lr(args),
+        optimizer=args.optimizer,
+        seed=args.seed,
+    )
+    emb = embed_teacher(
+        args.teacher,
+        train,
+        cfg,
+        args.out,
+        teacher_arch=args.teacher_arch,
+        device=args.device,
+        pipeline=args.pipeline,
+        progress=not args.no_progress,
+    )
+    print(f"embedded {emb.meta['arch']} {emb.meta['channels']} -> {args.out}/embedding.pt")
+
+
+def cmd_table1(args: argparse.Namespace) -> None:
+    """``table1``: run (or continue) a Table-1 job and print the table."""
+    cfg = Table1Config.load(args.config)
+    if args.out:
+        cfg.out = args.out
+    results = run_table1(cfg, progress=not args.no_progress)
+    print(render_table1(results), flush=True)
+    print(f"\nresults: {Path(cfg.out) / 'results.json'}", flush=True)
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+
+def _add_embed(sub) -> None:
+    p = sub.add_parser("embed", help="learn semantic vectors for a model's neurons (Eq. 1)")
+    p.add_argument("--arch", default="resnet18", help="torchvision architecture")
+    p.add_argument("--weights", default="none", choices=["none", "imagenet"])
+    p.add_argument("--layers", nargs="+", default=["layer1", "layer2", "layer3", "layer4"])
+    p.add_argument("--data", default="synthetic", help="'synthetic' or an ImageFolder path")
+    p.add_argument("--images", type=int, default=512, help="synthetic images to generate")
+    p.add_argument("--size", type=int, default=128, help="synthetic image size (pixels)")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--dim", type=int, default=16)
+    p.add_argument("--tau", type=float, default=1.0)
+    p.add_argument(
+        "--optimizer",
+        default="adam",
+        choices=["sgd", "adam"],
+        help="adam (default) converges in the few steps of an offline run; the paper uses sgd "
+        "with --lr 0.1 over ~100 epochs of Broden",
+    )
+    p.add_argument("--lr", type=float, default=None, help="default: 0.1 sgd, 0.01 adam")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="runs/offline", help="output folder")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=cmd_embed)
+
+
+def _add_tutorial_and_data(sub) -> None:
+    p = sub.add_parser(
+        "notebooks", help="run the tutorial notebooks headless (papermill) and write a summary"
+    )
+    p.add_argument("--profile", default="quick", choices=list(PROFILES))
+    p.add_argument("--only", nargs="+", help="notebook file names (default: all, in order)")
+    p.set_defaults(handler=cmd_notebooks)
+    p = sub.add_parser(
+        "download-broden",
+        help="download broden1_224 (~1 GB, resumable), unpack it into --dest, verify the layout",
+    )
+    p.add_argument("--dest", default="data", help="folder to unpack into (default: data)")
+    p.add_argument("--url", default=BRODEN_URL, help=f"archive address (default: {BRODEN_URL})")
+    p.add_argument("--keep-archive", action="store_true", help="keep the zip after unpacking")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=cmd_download_broden)
+
+
+def _add_distillation(sub) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", default="cifar100", choices=list(DATASETS))
+    common.add_argument("--data-root", default="data")
+    common.add_argument("--per-class", type=int, default=None, help="synthetic train images")
+    common.add_argument("--device", default="auto")
+    common.add_argument("--pipeline", default="auto", choices=["auto", "device", "torchvision"])
+    common.add_argument("--workers", type=int, default=0)
+    common.add_argument("--out", required=True, help="run folder (resumes if it has a checkpoint)")
+    common.add_argument("--no-progress", action="store_true")
+    common.add_argument("--teacher-arch", help="teacher architecture (RepDistiller checkpoints)")
+
+    methods = "; ".join(f"{m.name}: {m.description}" for m in METHODS.values())
+    p = sub.add_parser(
+        "distill",
+        parents=[common],
+        help="train a CIFAR-100 model: a teacher (--method none) or a student (kd, skd, ...)",
+        description=f"Methods: {methods}.",
+    )
+    p.add_argument("--arch", required=True, choices=list(MODEL_NAMES), help="the model to train")
+    p.add_argument("--method", default="none", choices=list(METHODS))
+    p.add_argument("--teacher", help="teacher model file (methods that run the teacher)")
+    p.add_argument("--embedding", help="teacher embedding file (skd, skd+kd)")
+    p.add_argument("--epochs", type=int, default=240)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--beta", type=float, default=None, help="default: the method's")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_distill)
+
+    p = sub.add_parser(
+        "embed-teacher", parents=[common], help="embed a trained teacher's stage outputs (Eq. 1)"
+    )
+    p.add_argument("--teacher", required=True, help="teacher model file")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    p.add_argument("--lr", type=float, default=None, help="default: 0.1 sgd, 0.01 adam")
+    p.add_argument("--dim", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_embed_teacher)
+
+    p = sub.add_parser("table1", help="run a Table-1 config and render the table")
+    p.add_argument("--config", required=True, help="JSON config, e.g. configs/table1_paper.json")
+    p.add_argument("--out", help="override the config's output folder")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=cmd_table1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m skdlib`` parser with every command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m skdlib",
+        description="skd: interpretable neuron embeddings and static knowledge distillation.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_tutorial_and_data(sub)
+    _add_embed(sub)
+    _add_distillation(sub)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m skdlib``."""
+    """Entry point of ``python -m skdlib``; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "embed":
-            run_embed(args)
-        elif args.command == "notebooks":
-            run_tutorial(args)
-        elif args.command == "download-broden":
-            run_download_broden(args)
-        elif args.command in ("distill", "embed-teacher", "table1"):
-            args.run(args)
+        args.handler(args)
     except (FileNotFoundError, RuntimeError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

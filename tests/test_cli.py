@@ -2,10 +2,9 @@
 
 import json
 
-import pytest
 import torch
 
-from skdlib.cli import OFFLINE_NOTE, load_torchvision_model, main
+from skdlib.cli import OFFLINE_NOTE, main
 from skdlib.embedding import NeuronEmbedding
 
 
@@ -30,24 +29,11 @@ def test_offline_embed_writes_artifact_and_summary(tmp_path, capsys):
     assert torch.equal(again.vectors["layer4"], emb.vectors["layer4"])
 
 
-def test_missing_weights_offline_is_a_clear_error(monkeypatch, tmp_path):
-    def refuse(url, *args, **kwargs):
-        raise OSError(f"no network for {url}")
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(RuntimeError) as info:
-        load_torchvision_model("resnet18", "imagenet")
-    message = str(info.value)
-    assert "https://download.pytorch.org/models/resnet18" in message
-    assert str(tmp_path / "hub" / "checkpoints") in message and "--weights none" in message
-
-
 def test_bad_arguments_give_clear_errors(tmp_path, capsys):
     missing = tmp_path / "nowhere"
     assert main(["embed", "--data", str(missing), "--out", str(tmp_path / "o")]) == 1
     assert f"data folder {missing} does not exist" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="unknown torchvision model 'resnet19'"):
-        load_torchvision_model("resnet19", "none")
+    assert main(["embed", "--arch", "resnet19", "--out", str(tmp_path / "o")]) == 1
+    assert "unknown torchvision model 'resnet19'" in capsys.readouterr().err
     assert main(["embed", "--layers", "layer9", "--images", "2", "--out", str(tmp_path)]) == 1
     assert "no module named 'layer9'" in capsys.readouterr().err

@@ -1,11 +1,13 @@
 """A Broden folder as a PyTorch dataset: images with their pixel and whole-image concept labels.
 
-Example
+Example (on a generated Broden; the real one is ``BrodenDataset("data/broden1_224")``)
 -------
->>> ds = BrodenDataset("data/broden1_224", categories=["object", "part"])   # doctest: +SKIP
->>> sample = ds[0]                                                         # doctest: +SKIP
->>> sample["image"].shape, sample["pixel_labels"].shape                   # doctest: +SKIP
-(torch.Size([3, 224, 224]), torch.Size([3, 112, 112]))
+>>> from skdlib.data import make_synthetic_broden
+>>> root = make_synthetic_broden("/tmp/skd-doc/b6", 8, size=64, progress=False)
+>>> ds = BrodenDataset(root, categories=["object", "part"])
+>>> sample = ds[0]
+>>> sample["image"].shape, sample["pixel_labels"].shape     # 4 label layers on this image
+(torch.Size([3, 64, 64]), torch.Size([4, 32, 32]))
 
 The on-disk format is described in :mod:`skdlib.dissect.broden_format`. The real data set
 (~1 GB) is at :data:`~skdlib.dissect.broden_format.BRODEN_URL`; ``python -m skdlib
@@ -220,7 +222,12 @@ def collate_broden(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
     naming two of the files.
 
     Example:
-        >>> loader = DataLoader(ds, batch_size=32, collate_fn=collate_broden)  # doctest: +SKIP
+        >>> from torch.utils.data import DataLoader
+        >>> from skdlib.data import make_synthetic_broden
+        >>> ds = BrodenDataset(make_synthetic_broden("/tmp/skd-doc/b6", 8, size=64, progress=False))
+        >>> batch = next(iter(DataLoader(ds, batch_size=4, collate_fn=collate_broden)))
+        >>> batch["image"].shape, batch["pixel_labels"].shape[-2:]
+        (torch.Size([4, 3, 64, 64]), torch.Size([32, 32]))
     """
     if not samples:
         raise ValueError("cannot collate an empty batch")
@@ -258,8 +265,11 @@ class BrodenImages(Dataset):
     model's normalisation (default ImageNet's, as torchvision models expect).
 
     Example:
-        >>> images = BrodenImages(BrodenDataset("data/broden1_224"))    # doctest: +SKIP
-        >>> DataLoader(images, batch_size=64, shuffle=True)             # doctest: +SKIP
+        >>> from skdlib.data import make_synthetic_broden
+        >>> root = make_synthetic_broden("/tmp/skd-doc/b6", 8, size=64, progress=False)
+        >>> images = BrodenImages(BrodenDataset(root))
+        >>> images[0].shape, images[0].dtype
+        (torch.Size([3, 64, 64]), torch.float32)
     """
 
     def __init__(
@@ -288,8 +298,10 @@ def check_broden_layout(root: str | os.PathLike, sample: int = 3) -> Path:
     ``FileNotFoundError`` / :class:`BrodenFormatError` naming the first problem found.
 
     Example:
-        >>> check_broden_layout("data/broden1_224")    # doctest: +SKIP
-        PosixPath('data/broden1_224')
+        >>> from skdlib.data import make_synthetic_broden
+        >>> root = make_synthetic_broden("/tmp/skd-doc/b6", 8, size=64, progress=False)
+        >>> check_broden_layout(root)
+        PosixPath('/tmp/skd-doc/b6')
     """
     root = Path(root)
     ds = BrodenDataset(root)

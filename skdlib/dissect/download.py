@@ -10,10 +10,9 @@ Large data sets (Broden is ~1 GB) come over slow or flaky connections, so:
 * :func:`download_and_extract` chains both, verifies the unpacked folder with a caller-given check,
   and skips everything when the folder is already there and passes the check.
 
-Example
--------
->>> download_and_extract("http://example.org/data.zip", "data", folder="data")  # doctest: +SKIP
-PosixPath('data/data')
+Example (with a network)::
+
+    download_and_extract("http://example.org/data.zip", "data", folder="data")  # -> data/data
 """
 
 from __future__ import annotations
@@ -72,9 +71,9 @@ def download(
         RuntimeError: naming the URL when the server refuses (HTTP error) or cannot be reached,
             and naming the kept ``.part`` file when the transfer stops midway.
 
-    Example:
-        >>> download("http://127.0.0.1:8000/x.zip", "data/x.zip")   # doctest: +SKIP
-        PosixPath('data/x.zip')
+    Example (``file://`` addresses work too)::
+
+        download("http://127.0.0.1:8000/x.zip", "data/x.zip")   # -> Path("data/x.zip")
     """
     dest = Path(dest)
     if dest.is_file():
@@ -160,9 +159,9 @@ def extract_zip(archive: str | os.PathLike, dest: str | os.PathLike, progress: b
     Members whose path would leave ``dest`` (absolute paths, ``..``) are refused. A damaged
     archive raises ``RuntimeError`` naming it and telling to delete it and download again.
 
-    Example:
-        >>> extract_zip("data/broden1_224.zip", "data")     # doctest: +SKIP
-        PosixPath('data')
+    Example::
+
+        extract_zip("data/broden1_224.zip", "data")     # -> Path("data")
     """
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -217,9 +216,9 @@ def download_and_extract(
     Returns:
         ``dest/folder``.
 
-    Example:
-        >>> download_and_extract(BRODEN_URL, "data", folder="broden1_224")   # doctest: +SKIP
-        PosixPath('data/broden1_224')
+    Example (with a network)::
+
+        download_and_extract(BRODEN_URL, "data", folder="broden1_224")  # -> data/broden1_224
     """
     dest = Path(dest)
     target = dest / folder
@@ -261,9 +260,9 @@ def download_broden(
     Returns:
         ``dest/broden1_224``.
 
-    Example:
-        >>> download_broden("data")    # doctest: +SKIP
-        PosixPath('data/broden1_224')
+    Example (with a network; ``python -m skdlib download-broden`` does the same)::
+
+        download_broden("data")    # -> Path("data/broden1_224")
     """
     return download_and_extract(
         url,

@@ -37,9 +37,11 @@ class KLMetricCallback(Callback):
     ``random``, ``upper`` (means over layers) and ``layers`` (the same per layer); it is saved in
     the trainer's checkpoints, so a resumed run continues the curves. :meth:`plot` draws them.
 
-    Example:
-        >>> kl = KLMetricCallback(dissection.iou, every=10)          # doctest: +SKIP
-        >>> trainer.fit(loader, callbacks=[kl]); fig = kl.plot()      # doctest: +SKIP
+    Example (``tests/dissect/test_kl_callback.py`` runs it on planted units)::
+
+        kl = KLMetricCallback(dissection, every=10)
+        trainer.fit(loader, callbacks=[kl])
+        fig = kl.plot()
     """
 
     def __init__(

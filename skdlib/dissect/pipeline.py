@@ -11,13 +11,12 @@
 Everything runs on ``device`` (the GPU when present). ``docs/method.md`` §5 gives the procedure
 and where it differs from NetDissect-Lite.
 
-Example
--------
->>> model = torchvision.models.resnet18(weights="IMAGENET1K_V1")          # doctest: +SKIP
->>> result = dissect(model, ["layer3", "layer4"], "data/broden1_224")    # doctest: +SKIP
->>> result.interpretable("layer4"), result.best_concepts("layer4")[:2]   # doctest: +SKIP
-(281, [('dog', 'object', 0.12...), ...])
->>> result.save("runs/dissect")                                          # doctest: +SKIP
+Example (the paper's setting; :func:`dissect` has one on generated data)::
+
+    model = torchvision.models.resnet18(weights="IMAGENET1K_V1")
+    result = dissect(model, ["layer3", "layer4"], "data/broden1_224")
+    result.interpretable("layer4"), result.best_concepts("layer4")[:2]
+    result.save("runs/dissect")
 """
 
 from __future__ import annotations

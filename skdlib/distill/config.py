@@ -1,0 +1,75 @@
+"""Settings of one training run under the CRD protocol (paper Table 1), as a JSON-loadable
+dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import JsonConfig
+from .methods import METHODS, get_method
+
+__all__ = ["DistillConfig"]
+
+
+@dataclass
+class DistillConfig(JsonConfig):
+    """Settings of one training run; defaults are the CRD protocol (paper Table 1).
+
+    Attributes:
+        method: a registered method (:data:`skdlib.distill.methods.METHODS`); ``"none"`` trains
+            without a teacher, e.g. a teacher.
+        epochs: passes over the training set (CRD: 240).
+        batch_size: recorded, and used by runners to build the loader (CRD: 64).
+        lr, momentum, weight_decay: SGD (CRD: 0.05, 0.9, 5e-4).
+        milestones: fractions of ``epochs`` after which the lr is multiplied by ``lr_decay``
+            (CRD: 150/180/210 of 240 = ``(0.625, 0.75, 0.875)``), so short runs keep the shape.
+        lr_decay: 0.1.
+        seed: model initialisation and per-epoch data order / augmentation.
+        beta, ce_weight, kd_weight: weights of the feature term, of CE and of KD; ``None`` = the
+            method's defaults (:meth:`weights`).
+        kd_temperature: KD's T (CRD: 4).
+        skd_tau, skd_exclude_diagonal: SKD's softmax temperature and diagonal (paper: 1, keep).
+
+    Example:
+        >>> DistillConfig.from_dict({"method": "skd", "epochs": 5}).weights("vgg13", "vgg8")
+        {'ce': 1.0, 'kd': 0.0, 'beta': 0.05}
+    """
+
+    method: str = "none"
+    epochs: int = 240
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    milestones: tuple[float, ...] = (0.625, 0.75, 0.875)
+    lr_decay: float = 0.1
+    seed: int = 0
+    beta: float | None = None
+    ce_weight: float | None = None
+    kd_weight: float | None = None
+    kd_temperature: float = 4.0
+    skd_tau: float = 1.0
+    skd_exclude_diagonal: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.method not in METHODS:
+            get_method(self.method)  # raises, listing the registered methods
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
+            )
+
+    def weights(self, teacher: str | None = None, student: str | None = None) -> dict[str, float]:
+        """``{"ce", "kd", "beta"}`` — the loss weights this config resolves to for a pair.
+
+        Example:
+            >>> DistillConfig(method="kd").weights()
+            {'ce': 0.1, 'kd': 0.9, 'beta': 0.0}
+        """
+        m = get_method(self.method)
+        return {
+            "ce": m.ce_weight if self.ce_weight is None else self.ce_weight,
+            "kd": m.kd_weight if self.kd_weight is None else self.kd_weight,
+            "beta": m.default_beta(teacher, student) if self.beta is None else self.beta,
+        }

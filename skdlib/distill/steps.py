@@ -1,0 +1,141 @@
+"""The three steps of static knowledge distillation as functions (paper §3.2, Table 1).
+
+1. **teacher**: plain training (``method="none"``), :func:`train_model`;
+2. **embedding**: semantic vectors of the teacher's neurons at its stage outputs, learned on the
+   training images (:func:`embed_teacher`, via :mod:`skdlib.embedding`), saved as one artifact;
+3. **student**: :func:`train_model` with ``method="skd"`` and ``embedding=`` that artifact. The
+   teacher model is never built, loaded or run.
+
+Example::
+
+    train, test = load_split("cifar100", True), load_split("cifar100", False)
+    tl, vl = make_loader(train, 64, train=True), make_loader(test, 256, train=False)
+    teacher = train_model("resnet32x4", tl, vl, DistillConfig(), out_dir="runs/t")
+    emb = embed_teacher("runs/t/model.pt", train, out_dir="runs/t")
+    student = train_model("resnet8x4", tl, vl, DistillConfig(method="skd"),
+                          out_dir="runs/s", embedding="runs/t/embedding.pt")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..checkpoint import load_artifact
+from ..embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
+from ..runtime import resolve_device
+from .cifar import make_loader
+from .config import DistillConfig
+from .model_io import load_model
+from .models import create_model, stage_names
+from .trainer import DistillTrainer
+
+__all__ = ["train_model", "embed_teacher"]
+
+
+def train_model(
+    arch: str,
+    train_loader: Iterable,
+    test_loader: Iterable,
+    config: DistillConfig | None = None,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    teacher: nn.Module | str | os.PathLike | None = None,
+    teacher_arch: str | None = None,
+    embedding: NeuronEmbedding | str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
+    num_classes: int = 100,
+    device: str | torch.device | None = None,
+    until: int | None = None,
+    progress: bool = True,
+) -> DistillTrainer:
+    """Build ``arch`` (initialised from ``config.seed``) and train it with :class:`DistillTrainer`.
+
+    A teacher is this with ``method="none"``; its ``out_dir/model.pt`` is what students and
+    :func:`embed_teacher` load. Returns the trainer (``.student``, ``.summary``).
+
+    Example:
+        >>> from skdlib.distill.cifar import load_split, make_loader
+        >>> ds = load_split("synthetic", train=False, n_per_class=1)
+        >>> loader = make_loader(ds, 50, train=False, device="cpu")
+        >>> t = train_model("resnet20", loader, loader, DistillConfig(epochs=1), progress=False)
+        >>> t.summary.epochs_done
+        1
+    """
+    config = config or DistillConfig()
+    torch.manual_seed(config.seed)
+    student = create_model(arch, num_classes)
+    trainer = DistillTrainer(
+        student,
+        config,
+        student_arch=arch,
+        teacher=teacher,
+        teacher_arch=teacher_arch,
+        embedding=embedding,
+        device=device,
+    )
+    trainer.fit(train_loader, test_loader, out_dir=out_dir, until=until, progress=progress)
+    return trainer
+
+
+def embed_teacher(
+    teacher: nn.Module | str | os.PathLike,
+    dataset: Any,
+    config: EmbeddingConfig | None = None,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    teacher_arch: str | None = None,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    pipeline: str = "auto",
+    progress: bool = True,
+) -> NeuronEmbedding:
+    """Learn semantic vectors for the teacher's neurons at every stage output (paper Eq. 1).
+
+    The training images are shown without augmentation (normalised, shuffled each epoch). With
+    ``out_dir`` the run checkpoints to ``embedding.ckpt`` (and resumes from it) and the result is
+    saved as ``out_dir/embedding.pt``; if that file exists it is loaded instead of retrained.
+
+    Args:
+        teacher: a trained model or its file (:func:`load_model`).
+        dataset: the training split from :func:`skdlib.distill.cifar.load_split`.
+        config: :class:`~skdlib.embedding.EmbeddingConfig`; default the paper's (SGD lr 0.1,
+            100 epochs, K = 16). ``optimizer="adam", lr=0.01`` converges in far fewer steps.
+        teacher_arch: recorded in the artifact (read from skdlib model files).
+
+    Returns:
+        The :class:`NeuronEmbedding` (``.vectors``: ``{stage: (C, K)}``).
+    """
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and (out / "embedding.pt").exists():
+        return NeuronEmbedding.load(out / "embedding.pt")
+    if teacher_arch is None and isinstance(teacher, (str, os.PathLike)):
+        teacher_arch = load_artifact(teacher, "model checkpoint").get("arch")
+    model = load_model(teacher, teacher_arch)
+    device = resolve_device(device)
+    loader = make_loader(
+        dataset, batch_size, train=False, shuffle=True, device=device, pipeline=pipeline
+    )
+    data_info = {
+        "name": type(dataset).__name__,
+        "split": "train" if getattr(dataset, "train", True) else "test",
+        "n_images": len(dataset),
+        "augmentation": "none",
+    }
+    trainer = EmbeddingTrainer(
+        model,
+        stage_names(model),
+        config or EmbeddingConfig(),
+        device=device,
+        arch=teacher_arch,
+        data_info=data_info,
+    )
+    checkpoint = out / "embedding.ckpt" if out is not None else None
+    emb = trainer.fit(loader, checkpoint=checkpoint, progress=progress)
+    if out is not None:
+        emb.save(out / "embedding.pt")
+    return emb

@@ -1,0 +1,446 @@
+"""Training a student (or a teacher) under the CRD protocol with any registered method.
+
+:class:`DistillTrainer` knows no method by name: it asks the method's registry entry
+(:mod:`skdlib.distill.methods`) for the loss weights, the tensors to hook, and whether the
+teacher runs. For a static method (SKD) the teacher model is never built, loaded or run: the
+targets are the constant semantic vectors of its embedding.
+
+Runs are reproducible and resumable: each epoch reseeds torch's global RNG from
+``(seed, epoch)`` before the data loader is iterated, and the model, optimizer, scheduler and
+metrics are saved atomically after every epoch; restarting with the same output folder continues
+where the run stopped, bit for bit on the CPU (on CUDA up to the nondeterminism of cuDNN's
+kernels). A run folder holds ``checkpoint.pt``, ``metrics.json`` / ``metrics.csv`` (per-epoch
+rows, last- and best-epoch top-1), ``best.pt`` and, when finished, ``model.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..checkpoint import atomic_save, atomic_write_text, csv_text, load_checkpoint
+from ..embedding import NeuronEmbedding
+from ..hooks import capture, layer_channels
+from ..runtime import resolve_device
+from ..schedule import epoch_seed, step_decay
+from .baselines import kd_loss
+from .config import DistillConfig
+from .evaluate import evaluate
+from .features import FeatureSpec, feature_spec
+from .methods import get_method
+from .model_io import load_model, save_model
+
+__all__ = ["DistillTrainer"]
+
+CHECKPOINT_FORMAT = "skdlib.distill-checkpoint/1"
+
+
+@dataclass
+class _Summary:
+    last_top1: float | None = None
+    best_top1: float | None = None
+    best_epoch: int | None = None
+    epochs_done: int = 0
+    complete: bool = False
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _last_linear(model: nn.Module) -> nn.Linear:
+    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+
+
+class DistillTrainer:
+    """Train a student (or a teacher, with ``method="none"``) under the CRD protocol.
+
+    Args:
+        student: the model to train, e.g. ``create_model("resnet8x4")``.
+        config: :class:`~skdlib.distill.DistillConfig` (method, schedule, loss weights).
+        student_arch: the student's architecture (recorded; chooses SKD's β for vgg13→vgg8).
+        teacher: for methods that run the teacher (:attr:`Method.teacher_forward`): an
+            ``nn.Module`` or a model file (:func:`~skdlib.distill.load_model`). **Ignored, never
+            loaded and never called** otherwise (``none``, ``skd``).
+        teacher_arch: the teacher's architecture (needed to load a RepDistiller checkpoint;
+            recorded; chooses β; read from the embedding when not given).
+        embedding: for static methods (``skd``, ``skd+kd``): the teacher's
+            :class:`~skdlib.embedding.NeuronEmbedding`, a path to one, or a ``{layer: (C, K)}``
+            dict. Its layers are paired with the student's modules of the same name; every
+            pair must have equal channel counts.
+        device: ``None``/``"auto"``: CUDA when present.
+
+    Raises:
+        ValueError: a method without what it needs, or a layer pairing that does not fit; the
+            message names the layers and both channel counts.
+
+    Example:
+        >>> from skdlib.distill.models import create_model
+        >>> cfg = DistillConfig(method="skd", epochs=1)
+        >>> vecs = {n: torch.randn(c, 16) for n, c in zip(["layer1", "layer2", "layer3"],
+        ...                                               [16, 32, 64])}
+        >>> t = DistillTrainer(create_model("resnet20"), cfg, "resnet20", embedding=vecs,
+        ...                    device="cpu")
+        >>> sorted(t.train_step(torch.randn(4, 3, 32, 32), torch.arange(4)))
+        ['ce', 'correct', 'distill', 'kd', 'loss']
+    """
+
+    def __init__(
+        self,
+        student: nn.Module,
+        config: DistillConfig | None = None,
+        student_arch: str | None = None,
+        teacher: nn.Module | str | os.PathLike | None = None,
+        teacher_arch: str | None = None,
+        embedding: NeuronEmbedding | str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        self.config = config or DistillConfig()
+        self.method = get_method(self.config.method)
+        self.device = resolve_device(device)
+        self.student = student.to(self.device)
+        self.student_arch = student_arch or type(student).__name__.lower()
+        self.teacher_arch = teacher_arch
+        self.spec = feature_spec(student)
+        self.teacher: nn.Module | None = None
+        self.teacher_spec: FeatureSpec | None = None
+        if self.method.teacher_forward:
+            self._load_teacher(teacher)
+        self.vectors: dict[str, torch.Tensor] = {}
+        self.embedding_meta: dict[str, Any] = {}
+        if self.method.static:
+            self._load_vectors(embedding)
+        self.weights = self.config.weights(self.teacher_arch, self.student_arch)
+
+        cfg = self.config
+        self.optimizer = torch.optim.SGD(
+            self.student.parameters(),
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            weight_decay=cfg.weight_decay,
+        )
+        self.scheduler = step_decay(self.optimizer, cfg.milestones, cfg.epochs, cfg.lr_decay)
+        self.epoch = 0
+        self.summary = _Summary()
+        self._hooks: ExitStack | None = None
+        self._student_out: dict[str, torch.Tensor] = {}
+        self._teacher_out: dict[str, torch.Tensor] = {}
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _load_teacher(self, teacher) -> None:
+        name = self.method.name
+        if teacher is None:
+            raise ValueError(
+                f"method {name!r} needs the teacher model: pass teacher= (a model or a model file)"
+            )
+        self.teacher = load_model(teacher, self.teacher_arch).to(self.device).eval()
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        self.teacher_spec = feature_spec(self.teacher)
+        s_out, t_out = (
+            _last_linear(self.student).out_features,
+            _last_linear(self.teacher).out_features,
+        )
+        if s_out != t_out:
+            raise ValueError(
+                f"teacher {self.teacher_arch} has {t_out} classes, student {self.student_arch} "
+                f"has {s_out}; distillation needs the same classes"
+            )
+        if self.method.taps is not None:
+            s_taps, t_taps = self._taps(self.spec), self._taps(self.teacher_spec)
+            if len(s_taps) != len(t_taps):
+                raise ValueError(
+                    f"{self.method.label} pairs features by position: student "
+                    f"{self.student_arch} has {s_taps}, teacher {self.teacher_arch} has {t_taps}"
+                )
+
+    def _load_vectors(self, embedding) -> None:
+        if embedding is None:
+            raise ValueError(
+                f"method {self.method.name!r} needs the teacher's neuron embedding: pass "
+                "embedding= (a NeuronEmbedding, its file, or {layer: (C, K)}); make it with "
+                "embed_teacher()"
+            )
+        if isinstance(embedding, (str, os.PathLike)):
+            embedding = NeuronEmbedding.load(embedding)
+        if isinstance(embedding, NeuronEmbedding):
+            self.embedding_meta = {
+                k: embedding.meta.get(k) for k in ("arch", "layers", "channels", "dim")
+            }
+            self.teacher_arch = self.teacher_arch or embedding.meta.get("arch")
+            vectors = embedding.vectors
+        else:
+            vectors = dict(embedding)
+        self._check_static_pairing(vectors)
+        self.vectors = {
+            k: v.detach().to(self.device, torch.float32).clone() for k, v in vectors.items()
+        }
+
+    def _check_static_pairing(self, vectors: Mapping[str, torch.Tensor]) -> None:
+        teacher = self.teacher_arch or "the teacher"
+        missing = [n for n in vectors if n not in dict(self.student.named_modules())]
+        if missing or not vectors:
+            raise ValueError(
+                f"{self.method.label} pairs layers by name: the embedding of {teacher} has layers "
+                f"{list(vectors)}, but student {self.student_arch} has no "
+                f"{', '.join(map(repr, missing)) or 'layers'} (its stage outputs: "
+                f"{list(self.spec.stages)}). Use a teacher/student pair of the same family "
+                "(see skdlib.distill.models.PAPER_PAIRS)."
+            )
+        widths = layer_channels(self.student, list(vectors), (3, 32, 32))
+        wrong = [
+            f"student {self.student_arch} layer {n!r} has {widths[n]} channels but teacher "
+            f"{teacher} layer {n!r} has {v.shape[0]} semantic vectors"
+            for n, v in vectors.items()
+            if widths[n] != v.shape[0]
+        ]
+        if wrong:
+            raise ValueError(
+                "; ".join(wrong) + f". {self.method.label} needs equal widths in every paired "
+                "layer: use a pair whose stage widths match (skdlib.distill.models.PAPER_PAIRS)."
+            )
+
+    # -- features -------------------------------------------------------------------------------
+    def _taps(self, spec: FeatureSpec) -> list[str]:
+        return list(dict.fromkeys(self.method.taps(spec))) if self.method.taps else []
+
+    def _ensure_hooks(self) -> None:
+        """Register the forward hooks the method's features need (kept until :meth:`close`)."""
+        if self._hooks is not None:
+            return
+        self._hooks = ExitStack()
+        student = list(self.vectors) if self.method.static else self._taps(self.spec)
+        if student:
+            self._student_out = self._hooks.enter_context(capture(self.student, student))
+        if self.teacher is not None and not self.method.static and self.method.taps:
+            teacher = self._taps(self.teacher_spec)
+            self._teacher_out = self._hooks.enter_context(capture(self.teacher, teacher))
+
+    def close(self) -> None:
+        """Remove the forward hooks (``fit`` does this when it returns)."""
+        if self._hooks is not None:
+            self._hooks.close()
+            self._hooks = None
+
+    def _features(self, out: Mapping[str, torch.Tensor], spec: FeatureSpec) -> dict:
+        relu = self.method.relu and spec.preactivation
+        return {n: F.relu(t) if relu else t for n, t in out.items()}
+
+    def distill_loss(self) -> torch.Tensor:
+        """The method's feature term from the last forward pass(es) of student (and teacher)."""
+        student = self._features(self._student_out, self.spec)
+        if self.method.static:
+            targets = self.vectors
+        else:
+            targets = self._features(self._teacher_out, self.teacher_spec)
+        return self.method.loss(student, targets, self.config)
+
+    # -- one step -------------------------------------------------------------------------------
+    def train_step(self, images: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One SGD step on a batch; the student should be in train mode (``fit`` sees to it).
+
+        Args:
+            images: ``(B, 3, 32, 32)`` normalised images.
+            targets: ``(B,)`` class ids.
+
+        Returns:
+            Detached scalars: ``loss`` (the total), ``ce``, ``kd``, ``distill`` (the unweighted
+            terms; 0 when unused) and ``correct`` (top-1 hits in the batch).
+        """
+        images = images.to(self.device, non_blocking=True)
+        targets = targets.to(self.device, non_blocking=True)
+        self._ensure_hooks()
+        w = self.weights
+        logits = self.student(images)
+        ce = F.cross_entropy(logits, targets)
+        loss = ce if w["ce"] == 1.0 else w["ce"] * ce
+        zero = torch.zeros((), device=self.device)
+        kd = distill = zero
+        if self.teacher is not None:
+            with torch.no_grad():
+                t_logits = self.teacher(images)
+            if w["kd"]:
+                kd = kd_loss(logits, t_logits, self.config.kd_temperature)
+                loss = loss + w["kd"] * kd
+        if w["beta"] and self.method.loss is not None:
+            distill = self.distill_loss()
+            loss = loss + w["beta"] * distill
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        correct = (logits.detach().argmax(1) == targets).sum()
+        return {
+            "loss": loss.detach(),
+            "ce": ce.detach(),
+            "kd": kd.detach(),
+            "distill": distill.detach(),
+            "correct": correct,
+        }
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def signature(self) -> dict[str, Any]:
+        """What identifies a run: a checkpoint only resumes a run with the same signature."""
+        return {
+            "student": self.student_arch,
+            "teacher": self.teacher_arch,
+            "method": self.method.name,
+            "weights": dict(self.weights),
+            "config": self.config.to_dict(),
+        }
+
+    def _save_checkpoint(self, path: Path) -> None:
+        atomic_save(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "signature": self.signature(),
+                "epoch": self.epoch,
+                "student": self.student.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "summary": asdict(self.summary),
+            },
+            path,
+        )
+
+    def _resume(self, path: Path) -> None:
+        state = load_checkpoint(
+            path,
+            CHECKPOINT_FORMAT,
+            self.signature(),
+            "training checkpoint",
+            "delete the folder or choose another out_dir",
+        )
+        self.student.load_state_dict(state["student"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.summary = _Summary(**state["summary"])
+        self.epoch = int(state["epoch"])
+
+    def _write_metrics(self, out: Path) -> None:
+        info = {
+            "run": self.signature(),
+            "embedding": self.embedding_meta or None,
+            "device": str(self.device),
+            "library_version": __version__,
+        }
+        summary = asdict(self.summary)
+        history = summary.pop("history")
+        atomic_write_text(
+            out / "metrics.json", json.dumps({**info, **summary, "history": history}, indent=1)
+        )
+        atomic_write_text(out / "metrics.csv", csv_text(history))
+
+    # -- training -------------------------------------------------------------------------------
+    def fit(
+        self,
+        train_loader: Iterable,
+        test_loader: Iterable,
+        out_dir: str | os.PathLike | None = None,
+        until: int | None = None,
+        progress: bool = True,
+    ) -> dict[str, Any]:
+        """Train for ``config.epochs`` epochs (or up to epoch ``until``), testing after each.
+
+        Args:
+            train_loader: ``(images, targets)`` batches with augmentation
+                (:func:`~skdlib.distill.cifar.make_loader`).
+            test_loader: the test split, evaluated after every epoch.
+            out_dir: run folder; if it holds a checkpoint of this run, training resumes there.
+                ``None`` keeps everything in memory.
+            until: stop after this epoch (the run can be continued later from ``out_dir``).
+            progress: tqdm bars over epochs and batches.
+
+        Returns:
+            The summary: ``last_top1``, ``best_top1``, ``best_epoch``, ``epochs_done``,
+            ``complete``, ``seconds``, ``history`` (one dict per epoch).
+        """
+        cfg = self.config
+        out = Path(out_dir) if out_dir is not None else None
+        if out is not None and (out / "checkpoint.pt").exists():
+            self._resume(out / "checkpoint.pt")
+        stop = cfg.epochs if until is None else min(int(until), cfg.epochs)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        bar = tqdm(
+            range(self.epoch + 1, stop + 1),
+            desc=f"{self.method.name} {self.student_arch}",
+            unit="epoch",
+            initial=self.epoch,
+            total=cfg.epochs,
+            disable=not progress,
+        )
+        try:
+            for epoch in bar:
+                row = self._train_epoch(train_loader, epoch, progress)
+                test = evaluate(self.student, test_loader, self.device)
+                row.update(test_loss=test["loss"], test_top1=test["top1"], test_top5=test["top5"])
+                self.epoch = epoch
+                self._record(row, out)
+                bar.set_postfix(top1=f"{test['top1']:.2f}", best=f"{self.summary.best_top1:.2f}")
+        finally:
+            self.close()
+        if out is not None and self.summary.complete and not (out / "model.pt").exists():
+            save_model(self.student, self.student_arch, out / "model.pt", **self._model_info())
+        return asdict(self.summary)
+
+    def _model_info(self) -> dict[str, Any]:
+        s = self.summary
+        return {"method": self.method.name, "epochs": s.epochs_done, "last_top1": s.last_top1}
+
+    def _train_epoch(self, loader: Iterable, epoch: int, progress: bool) -> dict[str, float]:
+        torch.manual_seed(epoch_seed(self.config.seed, epoch))
+        self.student.train()
+        lr = self.optimizer.param_groups[0]["lr"]
+        sums = torch.zeros(5, dtype=torch.float64, device=self.device)
+        n = 0
+        start = time.perf_counter()
+        batches = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
+        for step, (images, targets) in enumerate(batches, 1):
+            r = self.train_step(images, targets)
+            b = targets.shape[0]
+            n += b
+            sums[:4] += torch.stack([r["loss"] * b, r["ce"] * b, r["kd"] * b, r["distill"] * b])
+            sums[4] += r["correct"]
+            if progress and step % 25 == 0:
+                batches.set_postfix(loss=f"{float(sums[0]) / n:.4f}")
+        if n == 0:
+            raise ValueError("the training loader yielded no batches")
+        self.scheduler.step()
+        mean = (sums / n).tolist()
+        return {
+            "epoch": epoch,
+            "lr": lr,
+            "train_loss": mean[0],
+            "train_ce": mean[1],
+            "train_kd": mean[2],
+            "train_distill": mean[3],
+            "train_top1": 100.0 * mean[4],
+            "seconds": time.perf_counter() - start,
+        }
+
+    def _record(self, row: dict[str, float], out: Path | None) -> None:
+        s = self.summary
+        s.history.append(row)
+        s.epochs_done = self.epoch
+        s.last_top1 = row["test_top1"]
+        s.seconds += row["seconds"]
+        improved = s.best_top1 is None or row["test_top1"] > s.best_top1
+        if improved:
+            s.best_top1, s.best_epoch = row["test_top1"], self.epoch
+        s.complete = self.epoch >= self.config.epochs
+        if out is None:
+            return
+        if improved:
+            save_model(self.student, self.student_arch, out / "best.pt", **self._model_info())
+        self._save_checkpoint(out / "checkpoint.pt")
+        self._write_metrics(out)

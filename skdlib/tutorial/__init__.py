@@ -1,0 +1,49 @@
+"""The tutorial's plumbing: profiles, the output folder, the studied network, the set-up steps,
+and the notebook runner.
+
+The numbered notebooks call these as ``tutorial.<step>(profile, ...)`` so that each cell reads
+like a step of the tutorial:
+
+* :mod:`~skdlib.tutorial.profiles` — ``smoke`` / ``quick`` / ``paper``: how big each step runs;
+* :mod:`~skdlib.tutorial.outputs` — :class:`OutputFolder`, ``runs/<profile>/``;
+* :mod:`~skdlib.tutorial.network` — :func:`studied_network`: ImageNet ResNet18, or one trained
+  here on synthetic concepts;
+* :mod:`~skdlib.tutorial.steps` — the Broden, the display images, the distillation job, the
+  embedding fit of a profile;
+* :mod:`~skdlib.tutorial.notebooks` — :func:`execute_notebooks` (papermill) and its summary.
+"""
+
+from .network import load_torchvision_model, studied_network
+from .notebooks import NotebookFailed, execute_notebooks, notebook_paths, write_summary
+from .outputs import MissingInputError, OutputFolder, project_root
+from .profiles import PROFILES, Profile, default_profile, get_profile
+from .steps import (
+    broden,
+    check_paper_inputs,
+    data_dir,
+    display_set,
+    distillation_config,
+    train_embedding,
+)
+
+__all__ = [
+    "PROFILES",
+    "MissingInputError",
+    "NotebookFailed",
+    "OutputFolder",
+    "Profile",
+    "broden",
+    "check_paper_inputs",
+    "data_dir",
+    "default_profile",
+    "display_set",
+    "distillation_config",
+    "execute_notebooks",
+    "get_profile",
+    "load_torchvision_model",
+    "notebook_paths",
+    "project_root",
+    "studied_network",
+    "train_embedding",
+    "write_summary",
+]

@@ -1,0 +1,117 @@
+"""The notebook runner: execute the tutorial notebooks headless with papermill, one profile at
+a time.
+
+``python -m skdlib notebooks --profile quick`` executes every numbered notebook in order with
+``profile`` injected as a parameter, writes the executed copies to ``runs/<profile>/notebooks/``,
+and ends with ``runs/<profile>/summary.md``: the key numbers each notebook recorded in
+``metrics.json`` and links to every figure. The first failing notebook stops the run with a
+message naming it and its executed copy (where the traceback is), and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .outputs import OutputFolder, project_root
+from .profiles import PROFILES
+
+__all__ = ["notebook_paths", "execute_notebooks", "write_summary", "NotebookFailed"]
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message names it and where its executed copy is."""
+
+
+def notebook_paths(folder: str | os.PathLike | None = None) -> list[Path]:
+    """The numbered tutorial notebooks (``NN_*.ipynb``) in order."""
+    folder = Path(folder) if folder is not None else project_root() / "notebooks"
+    paths = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no numbered notebooks (NN_*.ipynb) in {folder}")
+    return paths
+
+
+def execute_notebooks(
+    profile: str, notebooks: list[Path] | None = None, progress: bool = True
+) -> Path:
+    """Execute ``notebooks`` (default: all) with ``profile``; returns the summary's path.
+
+    Each notebook runs with its own folder as working directory, so its output folder is
+    ``runs/<profile>/`` of the project root, as when it runs in JupyterLab.
+
+    Raises:
+        NotebookFailed: on the first notebook that fails.
+    """
+    import papermill
+
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
+    notebooks = notebooks or notebook_paths()
+    out = OutputFolder(profile, project_root(notebooks[0].parent) / "runs")
+    executed = out.path("notebooks")
+    executed.mkdir(exist_ok=True)
+    timings: dict[str, float] = {}
+    bar = tqdm(notebooks, desc=f"notebooks ({profile})", unit="notebook", disable=not progress)
+    for nb in bar:
+        bar.set_postfix_str(nb.name)
+        start = time.perf_counter()
+        target = executed / nb.name
+        try:
+            papermill.execute_notebook(
+                str(nb),
+                str(target),
+                parameters={"profile": profile},
+                kernel_name="python3",
+                cwd=str(nb.parent),
+                progress_bar=False,
+            )
+        except Exception as exc:  # noqa: BLE001 - papermill raises several kinds
+            last = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+            raise NotebookFailed(
+                f"notebook {nb.name} failed with profile {profile!r}: {last}\n"
+                f"the executed copy with the traceback is {target}"
+            ) from exc
+        timings[nb.name] = round(time.perf_counter() - start, 1)
+        tqdm.write(f"{nb.name}: {timings[nb.name]:.0f} s")
+    out.record("timings_s", **timings, total=round(sum(timings.values()), 1))
+    return write_summary(out)
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def write_summary(out: OutputFolder) -> Path:
+    """Write ``summary.md``: every recorded metric section as a table, then the figures."""
+    lines = [f"# skd tutorial — profile `{out.profile}`", ""]
+    if out.profile != "paper":
+        lines += [
+            "Offline data and models: synthetic concept images, a ResNet18 trained briefly on",
+            "them, a generated 100-class CIFAR stand-in. **These are not the paper's numbers.**",
+            "",
+        ]
+    for section, values in out.metrics().items():
+        lines += [f"## {section}", "", "| key | value |", "| --- | --- |"]
+        lines += [f"| {k} | {_format(v)} |" for k, v in values.items()]
+        lines.append("")
+    figures = sorted(out.path("figures").glob("*.png"))
+    if figures:
+        lines += ["## figures", ""]
+        lines += [f"- [{f.stem}](figures/{f.name})" for f in figures]
+        lines.append("")
+    executed = sorted(out.path("notebooks").glob("*.ipynb"))
+    if executed:
+        lines += ["## executed notebooks", ""]
+        lines += [f"- [{f.name}](notebooks/{f.name})" for f in executed]
+    path = out.path("summary.md")
+    path.write_text("\n".join(lines) + "\n")
+    return path

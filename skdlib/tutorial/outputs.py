@@ -1,0 +1,95 @@
+"""The output folder of a profile: how the tutorial notebooks hand results to each other.
+
+Every notebook of a profile reads and writes files in ``runs/<profile>/``. A notebook that needs a
+file another notebook makes asks for it with :meth:`OutputFolder.require`, which names the
+notebook to run first when the file is missing. Key numbers go to ``metrics.json`` (merged across
+notebooks) for the summary the notebook runner writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..checkpoint import atomic_write_text
+
+__all__ = ["OutputFolder", "MissingInputError", "project_root"]
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path:
+    """The repository root: ``$SKD_ROOT`` if set, else the nearest folder at or above ``start``
+    (default: the working directory) that holds both ``notebooks/`` and ``skdlib/``, else
+    ``start`` itself. Notebooks run from ``notebooks/`` and scripts from the root both land on
+    the same ``runs/`` and ``data/`` this way.
+    """
+    if os.environ.get("SKD_ROOT"):
+        return Path(os.environ["SKD_ROOT"])
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "notebooks").is_dir() and (folder / "skdlib").is_dir():
+            return folder
+    return here
+
+
+class MissingInputError(FileNotFoundError):
+    """A notebook's input file does not exist yet; the message names the notebook that makes it."""
+
+
+class OutputFolder:
+    """The folder ``<root>/<profile>`` holding one profile's artifacts, figures and metrics.
+
+    ``root`` defaults to ``runs/`` in the :func:`project_root`.
+
+    Example:
+        >>> out = OutputFolder("quick", root="/tmp/skd-doc-runs")
+        >>> out.path("embedding.pt").name
+        'embedding.pt'
+    """
+
+    def __init__(self, profile: str, root: str | os.PathLike | None = None) -> None:
+        self.profile = profile
+        self.root = Path(root if root is not None else project_root() / "runs") / profile
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "figures").mkdir(exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        """Path of a file in the output folder (it need not exist)."""
+        return self.root / name
+
+    def figure(self, name: str) -> Path:
+        """Path for a figure, ``figures/<name>.png``."""
+        return self.root / "figures" / f"{name}.png"
+
+    def require(self, name: str, made_by: str) -> Path:
+        """Path of an input that must exist; otherwise say which notebook to run first.
+
+        Raises:
+            MissingInputError: naming the file, the profile and ``made_by``.
+        """
+        path = self.path(name)
+        if not path.exists():
+            raise MissingInputError(
+                f"{path} is missing: run notebook {made_by} with profile={self.profile!r} first "
+                f"(or `python -m skdlib notebooks --profile {self.profile}` for all of them)"
+            )
+        return path
+
+    # -- metrics shared by all notebooks ---------------------------------------------------------
+    @property
+    def metrics_path(self) -> Path:
+        return self.root / "metrics.json"
+
+    def metrics(self) -> dict[str, Any]:
+        """All metrics recorded so far, ``{section: {key: value}}``."""
+        if not self.metrics_path.exists():
+            return {}
+        return json.loads(self.metrics_path.read_text())
+
+    def record(self, section: str, **values: Any) -> dict[str, Any]:
+        """Merge ``values`` into ``metrics.json`` under ``section`` (written atomically)."""
+        data = self.metrics()
+        data.setdefault(section, {}).update(values)
+        atomic_write_text(self.metrics_path, json.dumps(data, indent=2, default=float))
+        return data[section]

@@ -1,0 +1,172 @@
+"""The tutorial's three profiles: how big each step runs.
+
+Every notebook starts with a ``parameters`` cell holding ``profile`` (papermill overrides it; its
+default comes from ``$SKD_PROFILE``, else ``"quick"``) and reads its settings with
+:func:`get_profile`. A profile is a JSON-loadable dataclass like every job configuration
+(:mod:`skdlib.config`):
+
+* ``smoke`` — for the tests (nbval): seconds per notebook, numbers meaningless.
+* ``quick`` — the offline default and the main job: CPU only, the whole tutorial in about 15
+  minutes on 2 cores. A torchvision ResNet18 is first trained briefly on synthetic concept images
+  so its units become concept-selective; Broden and CIFAR-100 are replaced by generated stand-ins.
+* ``paper`` — the paper's setting: ImageNet ResNet18 weights, Broden 224, CIFAR-100 under the CRD
+  protocol, meant for a GPU. Offline it stops at once, naming the missing file and its URL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..config import JsonConfig
+
+__all__ = ["Profile", "PROFILES", "get_profile", "default_profile"]
+
+
+@dataclass(frozen=True)
+class Profile(JsonConfig):
+    """Settings of one profile; see the module docstring for what each profile is for.
+
+    Attributes:
+        name: ``smoke``, ``quick`` or ``paper``.
+        weights: ``"imagenet"`` (torchvision's) or ``"concepts"`` (trained here on synthetic
+            concept scenes, see :mod:`skdlib.tutorial.network`).
+        image_size: input size of the studied network (Broden: 224).
+        pretrain_images, pretrain_epochs: the concept pre-training (``weights="concepts"``).
+        broden: ``"real"`` (``data/broden1_224``) or ``"synthetic"`` (generated).
+        broden_images: images of the generated Broden.
+        layers: the embedded / dissected layers.
+        embed_epochs, embed_optimizer, embed_lr, batch_size: the neuron embedding (Eq. 1).
+        embed_mode: ``"minibatch"`` (the paper: one network forward per step, SGD over
+            epochs) or ``"dataset_mean"`` (the same objective fitted exactly: one forward pass
+            over the data, then ``embed_steps`` cheap steps; see
+            :meth:`skdlib.embedding.EmbeddingTrainer.fit_dataset_mean`).
+        embed_steps: optimiser steps of the ``dataset_mean`` mode.
+        cifar: ``"real"`` (CIFAR-100) or ``"synthetic"`` (the generated stand-in).
+        cifar_per_class: images per class of the stand-in (train split).
+        teacher, student: the distillation pair.
+        teacher_epochs, student_epochs: CIFAR training lengths (CRD: 240).
+        methods: student training methods compared in notebook 05.
+        display_images: images kept for figures and the explorer.
+        dissect_quantile: per-unit activation quantile of Network Dissection. The paper's 0.995
+            suits real Broden, where a concept covers well under 1 % of all pixels; the generated
+            concepts cover ~1-20 %, and at 0.995 their IoU would be capped near 0
+            (``IoU <= (1 - q) / coverage``), so the offline profiles use 0.95.
+        upper_steps: Adam steps of the KL metric's supervised upper bound.
+        map_method: projection of the semantic map, ``"tsne"`` or ``"pca"`` (fast).
+    """
+
+    name: str
+    weights: str
+    image_size: int
+    pretrain_images: int
+    pretrain_epochs: int
+    broden: str
+    broden_images: int
+    embed_epochs: int
+    embed_optimizer: str
+    embed_lr: float
+    batch_size: int
+    cifar: str
+    cifar_per_class: int
+    teacher: str
+    student: str
+    teacher_epochs: int
+    student_epochs: int
+    methods: tuple[str, ...] = ("none", "kd", "skd")
+    display_images: int = 48
+    dissect_quantile: float = 0.95
+    upper_steps: int = 300
+    map_method: str = "tsne"
+    embed_mode: str = "dataset_mean"
+    embed_steps: int = 600
+    layers: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4")
+    device: str = "auto"
+    notes: dict = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        weights="concepts",
+        image_size=64,
+        pretrain_images=64,
+        pretrain_epochs=1,
+        broden="synthetic",
+        broden_images=32,
+        embed_epochs=2,
+        embed_optimizer="adam",
+        embed_lr=0.01,
+        batch_size=16,
+        cifar="synthetic",
+        cifar_per_class=2,
+        teacher="resnet56",
+        student="resnet20",
+        teacher_epochs=1,
+        student_epochs=1,
+        display_images=8,
+        upper_steps=20,
+        map_method="pca",
+        embed_steps=40,
+    ),
+    "quick": Profile(
+        name="quick",
+        weights="concepts",
+        image_size=112,
+        pretrain_images=1536,
+        pretrain_epochs=4,
+        broden="synthetic",
+        broden_images=512,
+        embed_epochs=10,
+        embed_optimizer="adam",
+        embed_lr=0.01,
+        batch_size=64,
+        cifar="synthetic",
+        cifar_per_class=16,
+        teacher="resnet56",
+        student="resnet20",
+        teacher_epochs=10,
+        student_epochs=6,
+    ),
+    "paper": Profile(
+        name="paper",
+        weights="imagenet",
+        image_size=224,
+        pretrain_images=0,
+        pretrain_epochs=0,
+        broden="real",
+        broden_images=0,
+        embed_epochs=100,
+        embed_optimizer="sgd",
+        embed_lr=0.1,
+        batch_size=64,
+        cifar="real",
+        cifar_per_class=500,
+        teacher="resnet32x4",
+        student="resnet8x4",
+        teacher_epochs=240,
+        student_epochs=240,
+        methods=("none", "kd", "skd"),
+        dissect_quantile=0.995,
+        upper_steps=500,
+        embed_mode="minibatch",
+    ),
+}
+
+
+def default_profile() -> str:
+    """``$SKD_PROFILE`` if set (nbval selects ``smoke`` this way), else ``"quick"``."""
+    return os.environ.get("SKD_PROFILE", "quick")
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The named profile (default: :func:`default_profile`); an unknown name lists the choices.
+
+    Example:
+        >>> get_profile("quick").image_size
+        112
+    """
+    name = name or default_profile()
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    return PROFILES[name]

@@ -1,0 +1,38 @@
+"""Looking at the embedding: the paper's figures, agreement measures, and the neuron explorer.
+
+* :mod:`~skdlib.viz.activations` — one forward pass over the shown images; which units to show;
+* :mod:`~skdlib.viz.figures` — Fig. 2 (neighbours) and Fig. 3 (additive relations) as light
+  masks on images; :func:`save_figure`;
+* :mod:`~skdlib.viz.agreement` — the same claims as numbers over a whole layer;
+* :mod:`~skdlib.viz.semantic_map` — a 2-D map of the vectors;
+* :mod:`~skdlib.viz.curves` — the embedding loss and the KL curves of Fig. 4;
+* :mod:`~skdlib.viz.explorer` — :class:`NeuronExplorer`, the ipywidgets explorer.
+
+Every plotting function returns a ``matplotlib.figure.Figure``.
+"""
+
+from .activations import collect_activations, most_active_units, top_images
+from .agreement import additive_agreement, mask_iou, neighbour_agreement, unit_masks
+from .curves import plot_kl_curves, plot_loss_curve
+from .explorer import NeuronExplorer
+from .figures import light_mask, plot_additive, plot_neighbours, save_figure
+from .semantic_map import plot_semantic_map, semantic_map
+
+__all__ = [
+    "NeuronExplorer",
+    "additive_agreement",
+    "collect_activations",
+    "light_mask",
+    "mask_iou",
+    "most_active_units",
+    "neighbour_agreement",
+    "plot_additive",
+    "plot_kl_curves",
+    "plot_loss_curve",
+    "plot_neighbours",
+    "plot_semantic_map",
+    "save_figure",
+    "semantic_map",
+    "top_images",
+    "unit_masks",
+]

@@ -1,0 +1,165 @@
+"""Figures of the paper's §3.3: neighbour neurons (Fig. 2) and additive relations (Fig. 3).
+
+A neuron is shown the way Network Dissection shows it: its activation map, upsampled to the image,
+as a *light mask* — the image stays bright where the neuron fires and is dimmed elsewhere. Neurons
+whose semantic vectors are close should light up the same regions of the same images.
+
+The plotting functions take display images as ``uint8`` arrays and precomputed activations
+(:func:`skdlib.viz.collect_activations`)::
+
+    fig = plot_neighbours(emb, "layer4", [17, 40], display, acts["layer4"], k=3)
+    save_figure(fig, "runs/quick/figures/neighbours.png")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..embedding import NeuronEmbedding
+from .activations import top_images
+
+__all__ = ["light_mask", "plot_neighbours", "plot_additive", "save_figure"]
+
+
+def light_mask(
+    image: np.ndarray, amap: torch.Tensor, low: float, high: float, floor: float = 0.25
+) -> np.ndarray:
+    """Overlay one activation map on one image as a light mask.
+
+    The map ``(h, w)`` is upsampled bilinearly to the image size, scaled to ``[0, 1]`` between
+    ``low`` and ``high``, and the image is kept at full brightness where the map is high and
+    dimmed to ``floor`` where it is low.
+
+    Args:
+        image: ``(H, W, 3)`` uint8.
+        amap: ``(h, w)`` activation map of one unit.
+
+    Returns:
+        ``(H, W, 3)`` float image in ``[0, 1]``.
+    """
+    h, w = image.shape[:2]
+    up = F.interpolate(amap[None, None].float(), size=(h, w), mode="bilinear", align_corners=False)[
+        0, 0
+    ]
+    weight = ((up - low) / max(high - low, 1e-12)).clamp(0, 1).numpy()[..., None]
+    return image.astype(np.float32) / 255 * (floor + (1 - floor) * weight)
+
+
+def _unit_range(maps: torch.Tensor, unit: int, quantile: float = 0.9) -> tuple[float, float]:
+    """Display range of a unit: from its ``quantile`` over the shown maps to its maximum."""
+    values = maps[:, unit].reshape(-1).float()
+    return float(torch.quantile(values, quantile)), float(values.max())
+
+
+def _grid(rows: int, cols: int, fig=None, scale: float = 2.0):
+    """A ``rows x cols`` grid of bare image axes in ``fig`` (a Figure or SubFigure) or a new one."""
+    if fig is None:
+        fig = plt.figure(figsize=(scale * cols, scale * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig, axes
+
+
+def plot_neighbours(
+    emb: NeuronEmbedding,
+    layer: str,
+    units: Sequence[int],
+    images: np.ndarray,
+    maps: torch.Tensor,
+    k: int = 3,
+    n_images: int = 1,
+    concept_names: dict[int, str] | None = None,
+    fig=None,
+) -> plt.Figure:
+    """Paper Fig. 2: each unit beside its ``k`` nearest neurons, all masks on the same image(s).
+
+    Args:
+        emb: trained embedding holding ``layer``.
+        units: the query units (one block of rows each).
+        images: ``(N, H, W, 3)`` uint8 display images.
+        maps: ``(N, C, h, w)`` activations of ``layer`` on those images.
+        k: neighbours per unit.
+        n_images: rows per unit: the unit's top-activating images.
+        concept_names: optional ``{unit: label}`` shown in titles (e.g. best Broden concept).
+        fig: draw into this Figure or SubFigure instead of a new figure.
+
+    Returns:
+        A figure with ``len(units) * n_images`` rows and ``1 + k`` columns.
+    """
+    fig, axes = _grid(len(units) * n_images, 1 + k, fig)
+    for block, unit in enumerate(units):
+        neighbours = emb.nearest(layer, unit, k=k)
+        shown = [(unit, None)] + neighbours
+        for r, img in enumerate(top_images(maps, unit, n_images)):
+            row = axes[block * n_images + r]
+            for col, (u, cos) in enumerate(shown):
+                low, high = _unit_range(maps, u)
+                row[col].imshow(light_mask(images[img], maps[img, u], low, high))
+                label = f"unit {u}" if cos is None else f"unit {u}  cos {cos:.2f}"
+                if concept_names and u in concept_names:
+                    label += f"\n{concept_names[u]}"
+                if r == 0:
+                    row[col].set_title(label, fontsize=8)
+            row[0].set_ylabel(f"image {img}", fontsize=7)
+    fig.suptitle(
+        f"{layer}: neurons and their {k} nearest neighbours by semantic vector", fontsize=10
+    )
+    return fig
+
+
+def plot_additive(
+    emb: NeuronEmbedding,
+    layer: str,
+    a: int,
+    b: int,
+    images: np.ndarray,
+    maps: torch.Tensor,
+    n_images: int = 3,
+    concept_names: dict[int, str] | None = None,
+    fig=None,
+) -> plt.Figure:
+    """Paper Fig. 3: neurons a and b, and the neuron c nearest to ``s_a + s_b``, on shared images.
+
+    The images are those where ``a`` or ``b`` fires most (alternating), so the viewer can check
+    that c lights up what a and b light up together. ``fig``: as in :func:`plot_neighbours`.
+
+    Returns:
+        A figure with ``n_images`` rows and columns a, b, c.
+    """
+    (c, cos), *_ = emb.additive(layer, a, b, k=1)
+    picks: list[int] = []
+    for img in (
+        i
+        for pair in zip(top_images(maps, a, n_images), top_images(maps, b, n_images), strict=True)
+        for i in pair
+    ):
+        if img not in picks:
+            picks.append(img)
+    picks = picks[:n_images]
+    fig, axes = _grid(len(picks), 3, fig)
+    titles = [f"a = unit {a}", f"b = unit {b}", f"c = unit {c} (cos {cos:.2f} to a+b)"]
+    for col, u in enumerate((a, b, c)):
+        if concept_names and u in concept_names:
+            titles[col] += f"\n{concept_names[u]}"
+        low, high = _unit_range(maps, u)
+        for r, img in enumerate(picks):
+            axes[r, col].imshow(light_mask(images[img], maps[img, u], low, high))
+        axes[0, col].set_title(titles[col], fontsize=8)
+    fig.suptitle(f"{layer}: s_a + s_b ≈ s_c", fontsize=10)
+    return fig
+
+
+def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Save ``fig`` as PNG (folders created) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path

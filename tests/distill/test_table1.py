@@ -1,0 +1,159 @@
+"""skdlib.distill.table1: configs are checked key by key, runs are planned once, the job resumes,
+and the CLI runs a config end to end.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from skdlib.cli import main
+from skdlib.config import ConfigError
+from skdlib.distill import (
+    PAPER_PAIRS,
+    Table1Config,
+    load_model,
+    render_table1,
+    run_table1,
+)
+from skdlib.distill.table1 import _plan
+
+TINY = {
+    "name": "tiny",
+    "data": "synthetic",
+    "train_per_class": 1,
+    "test_per_class": 1,
+    "pairs": [["resnet56", "resnet20"]],
+    "methods": ["none", "kd", "skd"],
+    "trials": 1,
+    "teacher": {"epochs": 1, "batch_size": 50},
+    "student": {"epochs": 1, "batch_size": 50},
+    "embedding": {"epochs": 1, "optimizer": "adam", "lr": 0.01},
+    "device": "cpu",
+    "eval_batch_size": 100,
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("table1")
+    results = run_table1({**TINY, "out": str(out)}, progress=False)
+    return out, results
+
+
+def test_tiny_job_writes_one_results_file_and_the_table(tiny_run):
+    out, results = tiny_run
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk["runs"] == results["runs"]
+    roles = [(r["role"], r["method"]) for r in results["runs"]]
+    assert roles == [
+        ("teacher", "none"),
+        ("student", "none"),
+        ("student", "kd"),
+        ("student", "skd"),
+    ]
+    for row in results["runs"]:  # every row is its run folder's last-epoch top-1
+        metrics = json.loads((Path(row["dir"]) / "metrics.json").read_text())
+        assert row["last_top1"] == metrics["last_top1"] and row["epochs"] == 1
+    assert (out / "teachers" / "resnet56" / "embedding.pt").exists()
+    assert len((out / "results.csv").read_text().splitlines()) == 1 + 4
+    table = (out / "table1.md").read_text()
+    assert table.strip() == render_table1(results).strip()
+    skd = next(r for r in results["runs"] if r["method"] == "skd")
+    assert f"| SKD | {skd['last_top1']:.2f} (70.23) |" in table
+    assert "| Teacher |" in table and "(72.34)" in table and "resnet56 → resnet20" in table
+
+
+def test_rerun_trains_nothing_and_reports_the_same(tiny_run):
+    out, results = tiny_run
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.pt")}
+    again = run_table1({**TINY, "out": str(out)}, progress=False)
+    assert [r["last_top1"] for r in again["runs"]] == [r["last_top1"] for r in results["runs"]]
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.pt")}
+
+
+def test_teacher_checkpoints_are_used_instead_of_training(tiny_run, tmp_path):
+    out, results = tiny_run
+    model_file = out / "teachers" / "resnet56" / "model.pt"
+    cfg = {**TINY, "out": str(tmp_path), "methods": ["kd"]}
+    cfg["teacher_checkpoints"] = {"resnet56": str(model_file)}
+    again = run_table1(cfg, progress=False)
+    teacher = again["runs"][0]
+    assert teacher["role"] == "teacher" and teacher["epochs"] == 0
+    assert teacher["last_top1"] == results["runs"][0]["last_top1"]
+    assert not (tmp_path / "teachers" / "resnet56" / "model.pt").exists()
+    kd_row = again["runs"][1]
+    assert kd_row["last_top1"] == results["runs"][2]["last_top1"]  # same teacher, same seed
+
+
+def test_plan_runs_the_plain_student_once_per_architecture():
+    cfg = Table1Config.from_dict(
+        {"out": "x", "pairs": [["resnet56", "resnet20"], ["resnet110", "resnet20"]],
+         "methods": ["none", "skd"], "trials": 2}
+    )  # fmt: skip
+    plan = _plan(cfg)
+    assert sum(r["method"] == "none" for r in plan) == 2  # resnet20 x 2 trials, shared
+    assert sum(r["method"] == "skd" for r in plan) == 4
+    assert cfg.student_config("skd", 1).seed == 1 and cfg.teacher_config().method == "none"
+    assert Table1Config.from_dict({"out": "x", "pairs": "paper"}).pairs == list(PAPER_PAIRS)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"pairs": [["resnet56"]]}, r"key 'pairs': expected list\[tuple\[str, str\]\] \| str"),
+        ({"pairs": [["resnet56", "resnet21"]]}, "not a \\[teacher, student\\] pair"),
+        ({"pairs": "all"}, "key 'pairs': a list of \\[teacher, student\\] or 'paper'"),
+        ({"methods": ["crd"]}, "unknown method 'crd'; expected one of none, kd, skd"),
+        ({"methods": "skd"}, "key 'methods': expected list\\[str\\], got 'skd'"),
+        ({"methods": []}, "key 'methods': choose at least one"),
+        ({"trials": "3"}, "key 'trials': expected int, got '3'"),
+        ({"data": "imagenet"}, "key 'data' must be one of"),
+        ({"student": {"method": "kd"}}, "must not set 'method'"),
+        ({"student": {"epoch": 3}}, "key 'student': unknown key\\(s\\) \\['epoch'\\]"),
+        ({"student": {"lr": "0.05"}}, "key 'student': key 'lr': expected float, got '0.05'"),
+        ({"embedding": {"dim": 1.5}}, "key 'embedding': key 'dim': expected int"),
+        ({"colour": 1}, "unknown key\\(s\\) \\['colour'\\] for Table1Config"),
+    ],
+)
+def test_bad_configs_are_clear_errors(change, message):
+    with pytest.raises(ValueError, match=message):
+        Table1Config.from_dict({"out": "x", **change})
+
+
+def test_config_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Table1Config file not found"):
+        Table1Config.load(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ConfigError, match="bad.json line 1 column 2: not valid JSON"):
+        Table1Config.load(tmp_path / "bad.json")
+    (tmp_path / "typo.json").write_text('{"out": "x", "trials": 2.5}')
+    with pytest.raises(ConfigError, match="typo.json: key 'trials': expected int"):
+        Table1Config.load(tmp_path / "typo.json")
+    paper = Table1Config.load("configs/table1_paper.json")
+    assert len(paper.pairs) == 6 and paper.trials == 3 and paper.data == "cifar100"
+    assert paper.student_config("kd", 0).epochs == 240
+    demo = Table1Config.load("configs/table1_synthetic.json")
+    assert demo.data == "synthetic" and "skd" in demo.methods
+
+
+def test_cli_runs_a_config_and_prints_the_table(tiny_run, tmp_path, capsys):
+    out, results = tiny_run
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**TINY, "out": str(out)}))
+    assert main(["table1", "--config", str(config), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert render_table1(results).splitlines()[-1] in printed
+    student = tmp_path / "student"
+    teacher = out / "teachers" / "resnet56"
+    args = ["distill", "--arch", "resnet20", "--method", "skd", "--data", "synthetic",
+            "--per-class", "1", "--epochs", "1", "--device", "cpu", "--no-progress",
+            "--embedding", str(teacher / "embedding.pt"), "--out", str(student)]  # fmt: skip
+    assert main(args) == 0
+    assert "skd resnet20: last-epoch top-1" in capsys.readouterr().out
+    assert type(load_model(student / "model.pt")).__name__ == "CifarResNet"
+    metrics = json.loads((student / "metrics.json").read_text())
+    assert metrics["run"]["teacher"] == "resnet56" and metrics["run"]["weights"]["beta"] == 0.5
+    bad = [*args[:2], "resnet8x4", *args[3:-1], str(tmp_path / "bad")]
+    assert main(bad) == 1
+    assert "has 64 channels but teacher resnet56 layer 'layer1' has 16" in capsys.readouterr().err

@@ -1,0 +1,85 @@
+"""The tutorial notebooks as files: committed clean, thin, parameterised; `paper` fails fast."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from skdlib.tutorial import NotebookFailed, execute_notebooks, notebook_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = notebook_paths(ROOT / "notebooks")
+CHECK = "# NBVAL_CHECK_OUTPUT"
+
+
+def code_cells(path: Path) -> list[dict]:
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_the_six_tutorial_steps_are_there():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+
+
+REFERENCES = json.loads((ROOT / "tests" / "nbval_references.json").read_text())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    for cell in code_cells(path):
+        assert cell["outputs"] == [], f"{path.name} has outputs in: {source(cell)[:60]!r}"
+        assert cell.get("execution_count") is None, source(cell)[:60]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_output_check_has_a_stored_reference(path):
+    """`NBVAL_CHECK_OUTPUT` cells are compared with tests/nbval_references.json (attached by the
+    root conftest.py); every check has one, and every reference belongs to a check cell."""
+    checks = {c["id"] for c in code_cells(path) if source(c).startswith(CHECK)}
+    assert set(REFERENCES.get(path.name, {})) == checks
+    assert len(checks) <= 2, "keep output checks to a few deterministic cells"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_after_title_holds_tagged_profile_parameter(path):
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["cell_type"] == "markdown" and source(cells[0]).startswith("# ")
+    params = cells[1]
+    assert params["cell_type"] == "code" and "parameters" in params["metadata"].get("tags", [])
+    assert 'profile = os.environ.get("SKD_PROFILE", "quick")' in source(params)
+    assert "IN_COLAB" in source(cells[2]) and "colab-badge" in source(cells[0])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_stay_thin(path):
+    """No helpers defined in notebooks: the logic lives in skdlib."""
+    for cell in code_cells(path):
+        for line in source(cell).splitlines():
+            assert not line.lstrip().startswith(("def ", "class ", "lambda")), line
+
+
+def test_paper_profile_offline_fails_fast_naming_file_url_and_place(tmp_path, monkeypatch):
+    (tmp_path / "skdlib").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    first = shutil.copy(NOTEBOOKS[0], tmp_path / "notebooks")
+    monkeypatch.setenv("SKD_ROOT", str(tmp_path))
+    with pytest.raises(NotebookFailed) as info:
+        execute_notebooks("paper", [Path(first)], progress=False)
+    executed_path = tmp_path / "runs" / "paper" / "notebooks" / NOTEBOOKS[0].name
+    executed = executed_path.read_text()
+    for text in (str(info.value), executed):
+        assert "broden1_224" in text
+    assert "http://netdissect.csail.mit.edu/data/broden1_224.zip" in executed
+    assert str(tmp_path / "data") in executed and "download-broden" in executed
+    # fast: it stopped in the set-up cell, before the network or any data was touched
+    cells = code_cells(executed_path)
+    failed = [
+        i for i, c in enumerate(cells) if any(o["output_type"] == "error" for o in c["outputs"])
+    ]
+    assert len(failed) == 1 and "check_paper_inputs" in source(cells[failed[0]])
+    assert all(c["execution_count"] is None for c in cells[failed[0] + 1 :])
+    assert not (tmp_path / "runs" / "paper" / "network.pt").exists()

@@ -1,0 +1,55 @@
+"""skdlib.viz.figures: light masks by hand; Fig. 2 and Fig. 3 show the units the embedding names."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from skdlib.viz import (
+    light_mask,
+    plot_additive,
+    plot_neighbours,
+    save_figure,
+)
+
+
+def test_light_mask_keeps_firing_region_bright_and_dims_the_rest():
+    image = np.full((8, 8, 3), 200, np.uint8)
+    amap = torch.zeros(2, 2)
+    amap[0, 0] = 1.0
+    out = light_mask(image, amap, low=0.0, high=1.0, floor=0.25)
+    up = F.interpolate(amap[None, None], size=(8, 8), mode="bilinear", align_corners=False)[0, 0]
+    expected = 200 / 255 * (0.25 + 0.75 * up.clamp(0, 1).numpy())
+    np.testing.assert_allclose(out[..., 0], expected, rtol=1e-6)
+    assert out[0, 0, 0] == pytest.approx(200 / 255) and out[7, 7, 0] == pytest.approx(50 / 255)
+
+
+def titles(fig):
+    return [ax.get_title() for ax in fig.axes if ax.get_title()]
+
+
+def test_plot_neighbours_shows_each_unit_with_its_nearest(toy, tmp_path):
+    emb, images, maps = toy
+    fig = plot_neighbours(emb, "l", [0, 3], images, maps, k=2, n_images=2, concept_names={0: "red"})
+    assert len(fig.axes) == 2 * 2 * 3
+    shown = titles(fig)
+    for unit in (0, 3):
+        expected = [f"unit {unit}"] + [
+            f"unit {u}  cos {c:.2f}" for u, c in emb.nearest("l", unit, k=2)
+        ]
+        for label in expected:
+            assert any(t.startswith(label) for t in shown), (label, shown)
+    assert "unit 0\nred" in shown
+    path = save_figure(fig, tmp_path / "figs" / "nb.png")
+    assert path.stat().st_size > 1000
+    plt.close(fig)
+
+
+def test_plot_additive_shows_a_b_and_the_nearest_c(toy):
+    emb, images, maps = toy
+    fig = plot_additive(emb, "l", 1, 2, images, maps, n_images=2)
+    c, cos = emb.additive("l", 1, 2)[0]
+    assert titles(fig) == ["a = unit 1", "b = unit 2", f"c = unit {c} (cos {cos:.2f} to a+b)"]
+    assert len(fig.axes) == 2 * 3
+    plt.close(fig)
