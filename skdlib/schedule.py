@@ -1,4 +1,5 @@
-"""The epoch schedule shared by every training loop: step decay of the learning rate, and the
+"""The epoch schedule shared by every training loop: SGD with step decay of the learning rate
+(:class:`StepDecaySGD`, the base of the embedding's and the distillation's configs), and the
 per-epoch seeds that make an interrupted and resumed run draw exactly what an uninterrupted one
 draws.
 
@@ -10,11 +11,14 @@ short run scales the number of epochs down.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import torch
 
-__all__ = ["milestone_epochs", "step_decay", "epoch_seed"]
+from .config import JsonConfig
+
+__all__ = ["StepDecaySGD", "milestone_epochs", "step_decay", "epoch_seed"]
 
 
 def milestone_epochs(fractions: Sequence[float], epochs: int) -> list[int]:
@@ -56,3 +60,46 @@ def epoch_seed(seed: int, epoch: int) -> int:
     """
     digest = hashlib.sha256(f"skdlib-epoch:{seed}:{epoch}".encode()).digest()
     return int.from_bytes(digest[:8], "little") % (2**63)
+
+
+@dataclass
+class StepDecaySGD(JsonConfig):
+    """SGD with momentum and weight decay, the lr multiplied by ``lr_decay`` after each fraction
+    in ``milestones`` of ``epochs``: the optimisation every trainer here shares.
+
+    A base class: :class:`~skdlib.embedding.EmbeddingConfig` (the paper's embedding: 100 epochs,
+    lr 0.1, decay at 50/75/90 %) and :class:`~skdlib.distill.DistillConfig` (the CRD protocol:
+    240 epochs, lr 0.05, decay at 150/180/210) give the defaults.
+
+    Attributes:
+        epochs: passes over the data.
+        lr: the initial learning rate.
+        milestones: fractions of ``epochs`` after which the lr decays.
+        momentum, weight_decay: SGD's (both protocols: 0.9 and 5e-4).
+        lr_decay: the decay factor (0.1).
+        seed: seeds the initialisation and each epoch's data order.
+
+    Example:
+        >>> cfg = StepDecaySGD(epochs=4, lr=1.0, milestones=(0.5,))
+        >>> opt = cfg.make_optimizer([torch.zeros(1, requires_grad=True)])
+        >>> cfg.make_scheduler(opt).milestones
+        Counter({2: 1})
+    """
+
+    epochs: int
+    lr: float
+    milestones: tuple[float, ...]
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_decay: float = 0.1
+    seed: int = 0
+
+    def make_optimizer(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
+        """SGD over ``params`` with this lr, momentum and weight decay."""
+        return torch.optim.SGD(
+            params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
+        )
+
+    def make_scheduler(self, optimizer: torch.optim.Optimizer):
+        """The step decay of ``optimizer``'s lr (stepped once per epoch), see :func:`step_decay`."""
+        return step_decay(optimizer, self.milestones, self.epochs, self.lr_decay)

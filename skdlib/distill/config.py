@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import JsonConfig
+from ..schedule import StepDecaySGD
 from .methods import METHODS, get_method
 
 __all__ = ["DistillConfig"]
 
 
 @dataclass
-class DistillConfig(JsonConfig):
+class DistillConfig(StepDecaySGD):
     """Settings of one training run; defaults are the CRD protocol (paper Table 1).
 
     Attributes:
@@ -35,15 +35,11 @@ class DistillConfig(JsonConfig):
         {'ce': 1.0, 'kd': 0.0, 'beta': 0.05}
     """
 
-    method: str = "none"
     epochs: int = 240
-    batch_size: int = 64
     lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
     milestones: tuple[float, ...] = (0.625, 0.75, 0.875)
-    lr_decay: float = 0.1
-    seed: int = 0
+    method: str = "none"
+    batch_size: int = 64
     beta: float | None = None
     ce_weight: float | None = None
     kd_weight: float | None = None

@@ -26,7 +26,7 @@ method       loss                                         weights    teacher for
 ``pkt``      CE + β PKT (pooled feature)                  β 30000    yes
 =========== ============================================ ========== ==================
 
-SKD's β is 0.05 for vgg13 → vgg8 (paper §4.1). Adding a method is one :func:`register` call
+SKD's β is 0.05 for vgg13 → vgg8 (paper §3.2). Adding a method is one :func:`register` call
 with its loss (``docs/adding-a-method.md``).
 
 Example:

@@ -34,7 +34,7 @@ from ..checkpoint import atomic_save, atomic_write_text, csv_text, load_checkpoi
 from ..embedding import NeuronEmbedding
 from ..hooks import capture, layer_channels
 from ..runtime import resolve_device
-from ..schedule import epoch_seed, step_decay
+from ..schedule import epoch_seed
 from .baselines import kd_loss
 from .config import DistillConfig
 from .evaluate import evaluate
@@ -123,13 +123,8 @@ class DistillTrainer:
         self.weights = self.config.weights(self.teacher_arch, self.student_arch)
 
         cfg = self.config
-        self.optimizer = torch.optim.SGD(
-            self.student.parameters(),
-            lr=cfg.lr,
-            momentum=cfg.momentum,
-            weight_decay=cfg.weight_decay,
-        )
-        self.scheduler = step_decay(self.optimizer, cfg.milestones, cfg.epochs, cfg.lr_decay)
+        self.optimizer = cfg.make_optimizer(self.student.parameters())
+        self.scheduler = cfg.make_scheduler(self.optimizer)
         self.epoch = 0
         self.summary = _Summary()
         self._hooks: ExitStack | None = None

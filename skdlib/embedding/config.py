@@ -1,4 +1,4 @@
-"""Settings of a neuron-embedding run (paper §4.1 defaults), as a JSON-loadable dataclass."""
+"""Settings of a neuron-embedding run (paper §3.2 defaults), as a JSON-loadable dataclass."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import torch
 
-from ..config import JsonConfig
+from ..schedule import StepDecaySGD
 
 __all__ = ["EmbeddingConfig"]
 
 
 @dataclass
-class EmbeddingConfig(JsonConfig):
-    """Settings of a neuron-embedding run; defaults are the paper's (§4.1).
+class EmbeddingConfig(StepDecaySGD):
+    """Settings of a neuron-embedding run; defaults are the paper's (§3.2).
 
     Attributes:
         dim: K, the length of each semantic vector (paper: 16).
@@ -32,16 +32,12 @@ class EmbeddingConfig(JsonConfig):
             what short offline runs use.
     """
 
+    epochs: int = 100
+    lr: float = 0.1
+    milestones: tuple[float, ...] = (0.5, 0.75, 0.9)
     dim: int = 16
     tau: float = 1.0
     exclude_diagonal: bool = False
-    epochs: int = 100
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    milestones: tuple[float, ...] = (0.5, 0.75, 0.9)
-    lr_decay: float = 0.1
-    seed: int = 0
     optimizer: str = "sgd"
 
     def __post_init__(self) -> None:
@@ -52,14 +48,12 @@ class EmbeddingConfig(JsonConfig):
             raise ValueError(f"dim and epochs must be >= 1, got {self.dim} and {self.epochs}")
 
     def make_optimizer(self, params) -> torch.optim.Optimizer:
-        """The configured optimizer over ``params``.
+        """The configured optimizer over ``params``: the paper's SGD, or Adam.
 
         Example:
-            >>> EmbeddingConfig(optimizer="adam", lr=0.01).make_optimizer([torch.zeros(1)])
-            Adam (...)
+            >>> type(EmbeddingConfig(optimizer="adam").make_optimizer([torch.zeros(1)])).__name__
+            'Adam'
         """
         if self.optimizer == "adam":
             return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        return torch.optim.SGD(
-            params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
-        )
+        return super().make_optimizer(params)

@@ -32,7 +32,7 @@ from ..checkpoint import atomic_save, load_checkpoint
 from ..hooks import capture, layer_channels, resolve_modules
 from ..losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
 from ..runtime import frozen, resolve_device
-from ..schedule import epoch_seed, step_decay
+from ..schedule import epoch_seed
 from .artifact import NeuronEmbedding
 from .callbacks import Callback
 from .config import EmbeddingConfig
@@ -119,7 +119,7 @@ class EmbeddingTrainer:
         cfg = self.config
         self.vectors = SemanticVectors(channels, cfg.dim, seed=cfg.seed).to(self.device)
         self.optimizer = cfg.make_optimizer(self.vectors.parameters())
-        self.scheduler = step_decay(self.optimizer, cfg.milestones, cfg.epochs, cfg.lr_decay)
+        self.scheduler = cfg.make_scheduler(self.optimizer)
 
     def _prepare_from(self, loader: Iterable) -> None:
         """:meth:`prepare` for the image shape of ``loader``'s first batch."""
