@@ -61,7 +61,7 @@ def activations_of(model, layers, root: Path, batch: int) -> dict[str, list[np.n
 
 
 def reference_dissection(model, layers, root: Path, quantile: float, batch: int) -> dict:
-    """IoU per METHOD.md §5 ("annotated") and per NetDissect-Lite's code ("overlap")."""
+    """IoU per docs/method.md §5 ("annotated") and per NetDissect-Lite's code ("overlap")."""
     rows = read_csv(root / "index.csv")
     cat_of = {int(r["number"]): re.match(r"(\w+)\(", r["category"]).group(1)
               for r in read_csv(root / "label.csv")}  # fmt: skip

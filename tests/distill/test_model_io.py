@@ -1,0 +1,40 @@
+"""skdlib.distill.model_io: skdlib's model artifact and RepDistiller checkpoints load back
+exactly."""
+
+import pytest
+import torch
+
+from skdlib.distill import create_model, load_model, save_model
+
+
+def same_weights(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_artifact_round_trip_records_arch_classes_and_info(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("wrn_16_2", num_classes=10)
+    path = save_model(model, "wrn_16_2", tmp_path / "m" / "model.pt", epochs=3)
+    back = load_model(path)
+    assert type(back).__name__ == "WideResNet" and back.fc.out_features == 10
+    assert same_weights(model, back)
+    assert load_model(model) is model  # a module passes through
+    with pytest.raises(ValueError, match="holds a wrn_16_2, not a resnet20"):
+        load_model(path, "resnet20")
+
+
+def test_repdistiller_checkpoints_need_their_arch(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("resnet20")
+    torch.save({"model": model.state_dict(), "epoch": 240}, tmp_path / "ckpt.pth")
+    assert same_weights(model, load_model(tmp_path / "ckpt.pth", "resnet20"))
+    with pytest.raises(ValueError, match="RepDistiller checkpoint: pass its arch"):
+        load_model(tmp_path / "ckpt.pth")
+    with pytest.raises(ValueError, match="do not fit a resnet32"):
+        load_model(tmp_path / "ckpt.pth", "resnet32")
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="neither an skdlib model artifact"):
+        load_model(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_model(tmp_path / "missing.pt")

@@ -1,0 +1,55 @@
+"""skdlib.tutorial.profiles: three profiles, chosen by name or $SKD_PROFILE, each a valid job."""
+
+import dataclasses
+
+import pytest
+from torchvision.models import resnet18
+
+from skdlib.distill import METHODS, MODEL_NAMES
+from skdlib.hooks import resolve_modules
+from skdlib.tutorial import PROFILES, Profile, default_profile, get_profile
+
+
+def test_three_profiles_by_name_and_the_environment(monkeypatch):
+    assert list(PROFILES) == ["smoke", "quick", "paper"]
+    assert all(p.name == name for name, p in PROFILES.items())
+    monkeypatch.setenv("SKD_PROFILE", "smoke")
+    assert default_profile() == "smoke" and get_profile().name == "smoke"
+    monkeypatch.delenv("SKD_PROFILE")
+    assert get_profile().name == "quick"
+    with pytest.raises(
+        ValueError, match="unknown profile 'fast'; choose one of smoke, quick, paper"
+    ):
+        get_profile("fast")
+
+
+def test_paper_profile_is_the_papers_setting():
+    p = get_profile("paper")
+    assert (p.weights, p.broden, p.cifar, p.image_size) == ("imagenet", "real", "real", 224)
+    assert (p.dissect_quantile, p.embed_mode, p.embed_optimizer, p.embed_lr) == (
+        0.995,
+        "minibatch",
+        "sgd",
+        0.1,
+    )
+    assert (p.embed_epochs, p.teacher, p.student, p.student_epochs) == (
+        100,
+        "resnet32x4",
+        "resnet8x4",
+        240,
+    )
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_every_profile_names_real_layers_pairs_and_methods(name):
+    p = get_profile(name)
+    resolve_modules(resnet18(), list(p.layers))  # raises for a layer ResNet18 lacks
+    assert p.teacher in MODEL_NAMES and p.student in MODEL_NAMES
+    assert set(p.methods) <= set(METHODS)
+
+
+def test_profiles_round_trip_json_and_check_types(tmp_path):
+    quick = get_profile("quick")
+    assert Profile.load(quick.save(tmp_path / "quick.json")) == quick
+    with pytest.raises(ValueError, match="key 'image_size': expected int"):
+        dataclasses.replace(quick, image_size="112")

@@ -1,0 +1,77 @@
+"""skdlib.tutorial.steps: what each notebook works on, per profile."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+from torchvision.models import resnet18
+
+from skdlib.data import to_display
+from skdlib.dissect import BrodenImages
+from skdlib.distill import Table1Config
+from skdlib.tutorial import (
+    PROFILES,
+    OutputFolder,
+    broden,
+    check_paper_inputs,
+    display_set,
+    distillation_config,
+    get_profile,
+    train_embedding,
+)
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKD_ROOT", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_distillation_config_is_a_valid_table1_job(name, root):
+    p = get_profile(name)
+    cfg = Table1Config.from_dict(distillation_config(p, OutputFolder(name)))
+    assert cfg.pairs == [(p.teacher, p.student)] and cfg.methods == list(p.methods)
+    assert cfg.out == str(root / "runs" / name / "distillation") and cfg.trials == 1
+    assert cfg.data == ("cifar100" if p.cifar == "real" else "synthetic")
+    assert cfg.student_config("skd", 0).epochs == p.student_epochs
+
+
+def test_broden_is_generated_once_and_display_set_spreads_over_it(root):
+    p = get_profile("smoke")
+    ds = broden(p, progress=False)
+    assert ds.root == root / "data" / f"broden_synthetic_{p.image_size}px_{p.broden_images}"
+    stamp = (ds.root / "index.csv").stat().st_mtime_ns
+    assert broden(p, progress=False).root == ds.root
+    assert (ds.root / "index.csv").stat().st_mtime_ns == stamp  # reused, not rewritten
+    images, display = display_set(ds, 4)
+    picks = np.linspace(0, len(ds) - 1, 4).round().astype(int)
+    expected = torch.stack([BrodenImages(ds)[int(i)] for i in picks])
+    assert torch.equal(images, expected)
+    np.testing.assert_array_equal(display, to_display(expected))
+
+
+def test_check_paper_inputs_stops_at_once_only_in_the_paper_profile(root):
+    check_paper_inputs(get_profile("smoke"))  # offline stand-ins: nothing to check
+    with pytest.raises(FileNotFoundError, match="broden1_224.zip") as info:
+        check_paper_inputs(get_profile("paper"))
+    assert str(root / "data") in str(info.value)
+
+
+@pytest.mark.parametrize("mode", ["dataset_mean", "minibatch"])
+def test_train_embedding_follows_the_profiles_mode(mode, tmp_path):
+    p = dataclasses.replace(
+        get_profile("smoke"), embed_mode=mode, embed_epochs=2, embed_steps=4, device="cpu"
+    )
+    torch.manual_seed(0)
+    loader = DataLoader(torch.rand(8, 3, 32, 32), batch_size=4)
+    emb = train_embedding(p, resnet18(), loader, checkpoint=tmp_path / "e.ckpt")
+    assert emb.layers == list(p.layers) and emb.meta["arch"] == "resnet18"
+    assert emb.meta["history"]["epoch"] == [1, 2]
+    if mode == "dataset_mean":
+        assert emb.meta["training"]["mode"] == "dataset-mean, 4 steps"
+        assert not (tmp_path / "e.ckpt").exists()
+    else:
+        assert "mode" not in emb.meta["training"] and (tmp_path / "e.ckpt").exists()
