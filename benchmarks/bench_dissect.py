@@ -26,10 +26,9 @@ from pathlib import Path
 import torch
 import torchvision
 
-from skdlib.broden import BrodenDataset
-from skdlib.runtime import resolve_device
-from skdlib.dissect import dissect
 from skdlib.data import make_synthetic_broden
+from skdlib.dissect import BrodenDataset, dissect
+from skdlib.runtime import resolve_device
 
 LAYERS = ["layer1", "layer2", "layer3", "layer4"]
 

@@ -7,7 +7,7 @@
    straightforward SKD term (normalise, matmul, log-softmax through plain autograd) is timed in the
    same trainer for comparison.
 2. Input pipelines, images per second over one pass of augmented training batches: the
-   device-resident :class:`skdlib.cifar.DeviceLoader` against a torchvision ``DataLoader``.
+   device-resident :class:`skdlib.distill.cifar.DeviceLoader` against a torchvision ``DataLoader``.
 3. CUDA only: seconds per epoch of resnet8x4 for plain, SKD and KD (teacher resnet32x4) on the
    device-resident pipeline.
 
@@ -26,41 +26,49 @@ import torch
 import torch.nn.functional as F
 from timing import interleaved
 
-from skdlib.cifar import DeviceLoader, load_split, make_loader
-from skdlib.distill import DistillConfig, DistillTrainer
-from skdlib.models import create_model, stage_channels, stage_names
+from skdlib.distill import DistillConfig, DistillTrainer, Method, get_method, register
+from skdlib.distill.cifar import DeviceLoader, load_split, make_loader
+from skdlib.distill.models import create_model, stage_channels, stage_names
 
 PAIRS = (("resnet32x4", "resnet8x4"), ("resnet56", "resnet20"))
 
 
-class NaiveSKDTrainer(DistillTrainer):
-    """The same trainer with a straightforward SKD term, for comparison only."""
-
-    def distill_loss(self, s_feats, t_feats):
-        total = 0.0
-        for name, v in self.vectors.items():
-            a = F.normalize(s_feats[name].flatten(2), dim=2)
-            vn = F.normalize(v, dim=1)
-            p = torch.softmax(vn @ vn.T, dim=-1)
-            log_q = torch.log_softmax(a @ a.transpose(1, 2), dim=-1)
-            total = total - (p * log_q).sum(-1).mean()
-        return total / len(self.vectors)
+def straightforward_skd(student, vectors, config):
+    """Eq. 2 written the obvious way (normalise, matmul, log_softmax), left to autograd."""
+    total = 0.0
+    for name, v in vectors.items():
+        a = F.normalize(student[name].flatten(2), dim=2)
+        vn = F.normalize(v, dim=1)
+        p = torch.softmax(vn @ vn.T, dim=-1)
+        log_q = torch.log_softmax(a @ a.transpose(1, 2), dim=-1)
+        total = total - (p * log_q).sum(-1).mean()
+    return total / len(vectors)
 
 
-def make_trainer(method: str, teacher: str, student: str, device: str, cls=DistillTrainer):
+# the comparison is one more entry of the method registry, for this benchmark only
+register(
+    Method(
+        "skd-straightforward", "SKD (straightforward)", "SKD left to autograd",
+        loss=straightforward_skd, static=True, beta=0.5,
+    )
+)  # fmt: skip
+
+
+def make_trainer(method: str, teacher: str, student: str, device: str):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     vectors = {
         n: torch.randn(c, 16, generator=g)
         for n, c in zip(stage_names(teacher), stage_channels(teacher), strict=True)
     }
-    trainer = cls(
+    entry = get_method(method)
+    trainer = DistillTrainer(
         create_model(student),
         DistillConfig(method=method),
         student,
-        teacher=create_model(teacher) if method == "kd" else None,
-        teacher_name=teacher,
-        embedding=vectors if method == "skd" else None,
+        teacher=create_model(teacher) if entry.teacher_forward else None,
+        teacher_arch=teacher,
+        embedding=vectors if entry.static else None,
         device=device,
     )
     trainer.student.train()
@@ -74,7 +82,7 @@ def bench_steps(teacher: str, student: str, batch: int, repeats: int, device: st
         "plain": make_trainer("none", teacher, student, device),
         "skd": make_trainer("skd", teacher, student, device),
         "kd": make_trainer("kd", teacher, student, device),
-        "naive_skd": make_trainer("skd", teacher, student, device, NaiveSKDTrainer),
+        "naive_skd": make_trainer("skd-straightforward", teacher, student, device),
     }
 
     def step(trainer):
