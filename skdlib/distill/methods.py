@@ -19,9 +19,9 @@ method       loss                                         weights    teacher for
 ``none``     CE                                           —          no
 ``kd``       0.1 CE + 0.9 KD(T=4)                         CRD        yes
 ``skd``      CE + β SKD (paper Eq. 2–3)                   β 0.5      **no**
-``skd+kd``   CE + KD(T=4) + β SKD                          β 0.5      yes (for KD)
+``skd+kd``   CE + KD(T=4) + β SKD                         β 0.5      yes (for KD)
 ``sp``       CE + β SP (last stage)                       β 3000     yes
-``rkd``      CE + β (25 distance + 50 angle), pooled       β 1        yes
+``rkd``      CE + β (25 distance + 50 angle), pooled      β 1        yes
 ``at``       CE + β Σ AT (stage outputs)                  β 1000     yes
 ``pkt``      CE + β PKT (pooled feature)                  β 30000    yes
 =========== ============================================ ========== ==================

@@ -1,4 +1,5 @@
-"""skdlib.kd_losses: each loss equals a float64 loop reference written from its paper's formula.
+"""skdlib.distill.baselines: each loss equals a float64 loop reference written from its
+paper's formula.
 
 The references below use explicit Python loops over samples, classes, positions and triplets, so
 they share no vectorised code with the library. Gradients are compared too (the references are
