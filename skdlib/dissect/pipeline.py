@@ -119,6 +119,7 @@ def _thresholds(
     reader: _Reader, n_images: int, quantile: float, method: str, cache_bytes: int
 ) -> tuple[list[torch.Tensor], list[list[torch.Tensor]] | None]:
     """Pass 1: per-layer ``(U,)`` thresholds, and the activations when they fit the cache."""
+    streaming = method == "streaming"
     estimators: list[Any] = []
     cache: list[list[torch.Tensor]] | None = None
     for batch in reader.batches("dissect 1/2: thresholds"):
@@ -128,7 +129,6 @@ def _thresholds(
             cache = [[] for _ in acts] if per_image * n_images <= cache_bytes else None
             for a in acts:
                 total = n_images * a.shape[2] * a.shape[3]
-                streaming = method == "streaming"
                 estimators.append(
                     StreamingQuantile(quantile, a.shape[1], total, reader.device)
                     if streaming
@@ -137,14 +137,14 @@ def _thresholds(
         with reader.clock("threshold"):
             for i, a in enumerate(acts):
                 values = a.transpose(0, 1).reshape(a.shape[1], -1)
-                if method == "streaming":
+                if streaming:
                     estimators[i].update(values)
                 else:
                     estimators[i].append(values)
                 if cache is not None:
                     cache[i].append(a)
     with reader.clock("threshold"):
-        if method == "streaming":
+        if streaming:
             thresholds = [est.result() for est in estimators]
         else:
             thresholds = [exact_quantile(torch.cat(v, 1), quantile) for v in estimators]

@@ -14,7 +14,7 @@ from torch import nn
 
 from .models import VGG, stage_names
 
-__all__ = ["FeatureSpec", "feature_spec"]
+__all__ = ["FeatureSpec", "feature_spec", "classifier"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,21 @@ class FeatureSpec:
     classifier: str
 
 
+def classifier(model: nn.Module) -> tuple[str, nn.Linear]:
+    """The model's classifier, its last ``nn.Linear``: ``(module name, module)``.
+
+    Example:
+        >>> from skdlib.distill.models import create_model
+        >>> name, fc = classifier(create_model("resnet20"))
+        >>> name, fc.out_features
+        ('fc', 100)
+    """
+    linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise TypeError(f"{type(model).__name__} has no nn.Linear classifier")
+    return linears[-1]
+
+
 def feature_spec(model: nn.Module) -> FeatureSpec:
     """The :class:`FeatureSpec` of a model built by :func:`skdlib.distill.models.create_model`.
 
@@ -49,14 +64,12 @@ def feature_spec(model: nn.Module) -> FeatureSpec:
         'fc'
     """
     stages = tuple(stage_names(model))
-    linears = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise TypeError(f"{type(model).__name__} has no nn.Linear classifier")
+    head, _ = classifier(model)
     is_vgg = isinstance(model, VGG)
     return FeatureSpec(
         stages=stages,
         feature_stages=stages[1:] if is_vgg else stages,
         last_stage=stages[-1],
         preactivation=is_vgg,
-        classifier=linears[-1],
+        classifier=head,
     )

@@ -16,6 +16,7 @@ from torch import nn
 
 from .. import __version__
 from ..checkpoint import atomic_save, load_artifact
+from .features import classifier
 from .models import create_model
 
 __all__ = ["MODEL_FORMAT", "save_model", "load_model"]
@@ -31,7 +32,7 @@ def save_model(model: nn.Module, arch: str, path: str | os.PathLike, **info: Any
         >>> type(load_model(p)).__name__
         'CifarResNet'
     """
-    num_classes = [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
+    num_classes = classifier(model)[1].out_features
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return atomic_save(
         {

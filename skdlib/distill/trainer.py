@@ -38,7 +38,7 @@ from ..schedule import epoch_seed
 from .baselines import kd_loss
 from .config import DistillConfig
 from .evaluate import evaluate
-from .features import FeatureSpec, feature_spec
+from .features import FeatureSpec, classifier, feature_spec
 from .methods import get_method
 from .model_io import load_model, save_model
 
@@ -56,10 +56,6 @@ class _Summary:
     complete: bool = False
     seconds: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def _last_linear(model: nn.Module) -> nn.Linear:
-    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
 
 
 class DistillTrainer:
@@ -143,8 +139,8 @@ class DistillTrainer:
             p.requires_grad_(False)
         self.teacher_spec = feature_spec(self.teacher)
         s_out, t_out = (
-            _last_linear(self.student).out_features,
-            _last_linear(self.teacher).out_features,
+            classifier(self.student)[1].out_features,
+            classifier(self.teacher)[1].out_features,
         )
         if s_out != t_out:
             raise ValueError(
