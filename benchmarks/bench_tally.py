@@ -1,0 +1,212 @@
+"""The IoU tally of Network Dissection, skdlib beside NetDissect-Lite's procedure, side by side.
+
+Both sides get the same activations, thresholds and labels, held in memory, so that only the
+counting is timed (network forward and image decoding excluded from both):
+
+* **Lite-style**: ``lite_tally.lite_style_tally`` — image by image, unit by unit, PIL bilinear
+  upsampling of every map that crosses its threshold, ``numpy.bincount`` of the labels under it
+  (NetDissect-Lite's ``tally_job``, single process);
+* **skdlib**: :class:`skdlib.dissect.IoUTally` in the same ``overlap`` convention, fed the same
+  batches as :func:`skdlib.dissect.dissect` feeds it.
+
+Printed per layer: images/s of both, the ratio, and the largest |ΔIoU| over every unit and
+concept. Everything is measured twice: on the machine as it is, and with a competing CPU load (a
+second process multiplying matrices on one thread), since dissection often runs on shared
+machines. Interleaved, median of ``--repeats``. Never part of the tests. Usage::
+
+    python benchmarks/bench_tally.py [--images 256] [--network runs/quick/network.pt]
+
+``--network`` takes the ``{"model": state_dict}`` file that the tutorial writes (the quick
+profile's concept-trained ResNet18); without it the ResNet18 has random weights (seed 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from lite_tally import lite_label_area, lite_style_tally
+from timing import interleaved
+from torch.utils.data import DataLoader
+
+from skdlib.checkpoint import load_artifact
+from skdlib.data import IMAGENET_MEAN, IMAGENET_STD, make_synthetic_broden, normalise_uint8
+from skdlib.dissect import BrodenDataset, IoUTally, collate_broden, exact_quantile
+from skdlib.hooks import capture
+
+LOAD = (
+    "import torch, time\n"
+    "torch.set_num_threads(1)\n"
+    "a = torch.randn(512, 512)\n"
+    "while True:\n"
+    "    a = torch.tanh(a @ a)\n"
+)
+
+
+def features(model, layers, ds, batch_size):
+    """Per batch: the layers' activations (float32), pixel labels and whole-image labels."""
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    batches = []
+    loader = DataLoader(ds, batch_size=batch_size, collate_fn=collate_broden)
+    for batch in loader:
+        with torch.no_grad(), capture(model, layers, detach=True) as acts:
+            model(normalise_uint8(batch["image"], mean, std))
+        batches.append(
+            {
+                "acts": {name: acts[name].contiguous() for name in layers},
+                "pixel": batch["pixel_labels"],
+                "whole": batch["image_labels"],
+            }
+        )
+    return batches
+
+
+def iou(inter, area, label_area, lut, columns):
+    """IoU of every unit with the concepts ``columns`` (label numbers), float64."""
+    inter = np.asarray(inter, np.float64)[:, columns]
+    union = np.asarray(area, np.float64)[:, lut[columns]] + label_area[columns] - inter
+    return inter / (union + 1e-10)
+
+
+def run_skdlib(batches, layer, thr, lut, n_cat):
+    tally = IoUTally(thr, lut, n_cat, "overlap")
+    label_area = torch.zeros(len(lut), dtype=torch.int64)
+    for b in batches:
+        pixel = b["pixel"].long()
+        label_area += torch.bincount(pixel.reshape(-1), minlength=len(lut))
+        tally.update(b["acts"][layer], b["pixel"], b["whole"])
+    return tally.intersection.numpy(), tally.activation_area.numpy()
+
+
+def run_lite(batches, layer, thr, lut, n_cat):
+    inter = area = None
+    for b in batches:
+        i, a, _ = lite_style_tally(
+            b["acts"][layer].numpy(), thr.numpy(), b["pixel"].numpy(), b["whole"].numpy(),
+            lut.numpy(), n_cat,
+        )  # fmt: skip
+        inter, area = (i, a) if inter is None else (inter + i, area + a)
+    return inter, area
+
+
+def _store(out, name, fn, args):
+    out[name] = fn(*args)
+
+
+def measure(batches, layers, thresholds, lut, n_cat, n_images, repeats, label_area, columns):
+    rows = {}
+    for layer in layers:
+        out: dict[str, tuple] = {}
+        args = (batches, layer, thresholds[layer], lut, n_cat)
+        fns = {
+            "lite": functools.partial(_store, out, "lite", run_lite, args),
+            "skdlib": functools.partial(_store, out, "skd", run_skdlib, args),
+        }
+        sec = interleaved(fns, repeats)
+        lut_np = lut.numpy()
+        iou_lite = iou(*out["lite"], label_area, lut_np, columns)
+        iou_skd = iou(*out["skd"], label_area, lut_np, columns)
+        rows[layer] = {
+            "lite_images_per_s": n_images / sec["lite"],
+            "skdlib_images_per_s": n_images / sec["skdlib"],
+            "speedup": sec["lite"] / sec["skdlib"],
+            "max_abs_delta_iou": float(np.abs(iou_lite - iou_skd).max()),
+            "units_over_0.04": int((iou_skd.max(1) > 0.04).sum()),
+        }
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--layers", nargs="+", default=["layer3", "layer4"])
+    parser.add_argument("--network", help="state-dict file of a ResNet18 (default: random)")
+    parser.add_argument("--quantile", type=float, default=0.995)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--no-load", action="store_true", help="skip the competing-load run")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    root = make_synthetic_broden(f"data/synthetic_broden_224_n{args.images}", args.images)
+    ds = BrodenDataset(root)
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None)
+    if args.network:
+        state = load_artifact(args.network, "network weights")["model"]
+        model.fc = torch.nn.Linear(512, state["fc.weight"].shape[0])
+        model.load_state_dict(state)
+    model.eval()
+    batches = features(model, args.layers, ds, args.batch_size)
+    thresholds = {
+        layer: exact_quantile(
+            torch.cat([b["acts"][layer].transpose(0, 1).flatten(1) for b in batches], 1),
+            args.quantile,
+        ).float()
+        for layer in args.layers
+    }
+    lut = ds.category_lut()
+    n_cat = len(ds.categories)
+    label_area = sum(
+        lite_label_area(b["pixel"].numpy(), b["whole"].numpy(), len(lut)) for b in batches
+    )
+    columns = np.array([c.number for c in ds.concepts])
+    n = len(ds)
+    common = (batches, args.layers, thresholds, lut, n_cat, n, args.repeats, label_area, columns)
+
+    report = {
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "network": args.network or "random weights",
+        "images": n,
+        "quantile": args.quantile,
+        "load_average_1min_before": os.getloadavg()[0],
+        "quiet": measure(*common),
+    }
+    if not args.no_load:
+        load = subprocess.Popen([sys.executable, "-c", LOAD])
+        try:
+            time.sleep(1.0)
+            report["competing_load"] = measure(*common)
+        finally:
+            load.kill()
+            load.wait()
+    print(
+        f"machine: {report['machine']}, torch {torch.__version__}, {report['threads']} threads, "
+        f"load average before {report['load_average_1min_before']:.1f}; ResNet18 "
+        f"({report['network']}) on {n} generated Broden images at 224, q = {args.quantile}, "
+        f"tally only (same activations and thresholds), median of {args.repeats}"
+    )
+    for condition in ("quiet", "competing_load"):
+        if condition not in report:
+            continue
+        title = "as is" if condition == "quiet" else "with a one-thread matmul process beside it"
+        print(f"{title}:")
+        for layer, r in report[condition].items():
+            print(
+                f"  {layer}: Lite-style {r['lite_images_per_s']:7.1f} images/s, skdlib "
+                f"{r['skdlib_images_per_s']:7.1f} images/s, speed-up {r['speedup']:5.2f}x, "
+                f"max |dIoU| {r['max_abs_delta_iou']:.2e}, units with IoU > 0.04: "
+                f"{r['units_over_0.04']}"
+            )
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
