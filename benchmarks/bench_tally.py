@@ -41,8 +41,16 @@ from torch.utils.data import DataLoader
 
 from skdlib.checkpoint import load_artifact
 from skdlib.data import IMAGENET_MEAN, IMAGENET_STD, make_synthetic_broden, normalise_uint8
-from skdlib.dissect import BrodenDataset, IoUTally, collate_broden, exact_quantile
+from skdlib.dissect import (
+    BrodenDataset,
+    IoUTally,
+    collate_broden,
+    exact_quantile,
+    label_area,
+    label_sets,
+)
 from skdlib.hooks import capture
+from skdlib.runtime import cpu_threads
 
 LOAD = (
     "import torch, time\n"
@@ -80,12 +88,14 @@ def iou(inter, area, label_area, lut, columns):
 
 
 def run_skdlib(batches, layer, thr, lut, n_cat):
+    """What ``dissect``'s tally pass does per batch, for one layer."""
     tally = IoUTally(thr, lut, n_cat, "overlap")
-    label_area = torch.zeros(len(lut), dtype=torch.int64)
-    for b in batches:
-        pixel = b["pixel"].long()
-        label_area += torch.bincount(pixel.reshape(-1), minlength=len(lut))
-        tally.update(b["acts"][layer], b["pixel"], b["whole"])
+    area = torch.zeros(len(lut), dtype=torch.int64)
+    with cpu_threads(1):
+        for b in batches:
+            sets = label_sets(b["pixel"])
+            area += label_area(b["pixel"], b["whole"], len(lut), sets)
+            tally.update(b["acts"][layer], b["pixel"], b["whole"], sets=sets)
     return tally.intersection.numpy(), tally.activation_area.numpy()
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-__all__ = ["resolve_device", "model_device", "eval_mode", "frozen"]
+__all__ = ["resolve_device", "model_device", "eval_mode", "frozen", "cpu_threads"]
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -85,3 +85,31 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
     finally:
         for p in trainable:
             p.requires_grad_(True)
+
+
+@contextmanager
+def cpu_threads(n: int) -> Iterator[int]:
+    """Limit torch's CPU intra-op threads to ``n`` inside a ``with`` block, restored on exit.
+
+    For work made of many short memory-bound operations (the dissection tally): each parallel
+    operation waits for all of its threads, so on a machine whose cores are shared with other
+    processes every operation waits for a descheduled thread, and such work runs several times
+    slower with two threads than with one (``benchmarks/bench_tally.py`` measures it).
+
+    Example:
+        >>> before = torch.get_num_threads()
+        >>> with cpu_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
+    before = torch.get_num_threads()
+    if n >= before:
+        yield before
+        return
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(before)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from skdlib.runtime import eval_mode, frozen, model_device, resolve_device
+from skdlib.runtime import cpu_threads, eval_mode, frozen, model_device, resolve_device
 
 
 def test_resolve_device():
@@ -40,3 +40,19 @@ def test_frozen_restores_only_the_parameters_that_were_trainable():
         raise KeyError
     assert [p.requires_grad for p in net.parameters()] == [True, True, True, False]
     assert net.training
+
+
+def test_cpu_threads_limits_and_restores_also_on_error():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with cpu_threads(1) as n:
+            assert n == 1 and torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), cpu_threads(1):
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2
+        with cpu_threads(4) as n:  # never raises the count
+            assert n == 2 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

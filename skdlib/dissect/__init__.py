@@ -3,6 +3,8 @@
 * :mod:`~skdlib.dissect.broden_format`, :mod:`~skdlib.dissect.broden` — the Broden data set on
   disk and as a PyTorch dataset; :mod:`~skdlib.dissect.download` fetches it;
 * :mod:`~skdlib.dissect.quantile` — exact per-unit thresholds over hundreds of millions of values;
+* :mod:`~skdlib.dissect.label_sets` — the distinct label combinations under a batch's pixels;
+* :mod:`~skdlib.dissect.masks` — where the masks upsample(A) > T lie, without upsampling;
 * :mod:`~skdlib.dissect.tally` — masks against labels: intersections and areas;
 * :mod:`~skdlib.dissect.pipeline` — :func:`dissect`, the two passes over the data;
 * :mod:`~skdlib.dissect.result` — :class:`DissectionResult`: IoU, best concepts, files;
@@ -38,10 +40,12 @@ from .kl_metric import (
     target_log_distribution,
     upper_bound,
 )
+from .label_sets import LabelSets, label_sets
+from .masks import mask_counts, mask_pixels
 from .pipeline import DEFAULT_QUANTILE, dissect
 from .quantile import StreamingQuantile, exact_quantile, tail_size
 from .result import INTERPRETABLE_IOU, DissectionResult
-from .tally import IoUTally, categories_present, label_area, mask_pixels
+from .tally import IoUTally, categories_present, label_area
 
 __all__ = [
     "BRODEN_FOLDER",
@@ -56,6 +60,7 @@ __all__ = [
     "DissectionResult",
     "IoUTally",
     "KLMetricCallback",
+    "LabelSets",
     "StreamingQuantile",
     "categories_present",
     "check_broden_layout",
@@ -71,6 +76,8 @@ __all__ = [
     "kl_summary",
     "kl_to_targets",
     "label_area",
+    "label_sets",
+    "mask_counts",
     "mask_pixels",
     "random_baseline",
     "random_vectors",

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -34,8 +34,9 @@ from tqdm.auto import tqdm
 
 from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD, normalise_uint8
 from ..hooks import capture, resolve_modules
-from ..runtime import eval_mode, resolve_device
+from ..runtime import cpu_threads, eval_mode, resolve_device
 from .broden import BrodenDataset, collate_broden
+from .label_sets import label_sets
 from .quantile import StreamingQuantile, exact_quantile
 from .result import DissectionResult
 from .tally import AREA_MODES, IoUTally, categories_present, label_area
@@ -169,13 +170,14 @@ def _tally(
     areas = torch.zeros(ds.label_space, dtype=torch.int64, device=device)
     for step, batch in enumerate(reader.batches("dissect 2/2: tally")):
         acts = [c[step] for c in cache] if cache is not None else reader.forward(batch["image"])
-        with reader.clock("tally"):
-            pixel = batch["pixel_labels"].to(device, non_blocking=True).long()
+        with reader.clock("tally"), cpu_threads(1) if device.type == "cpu" else nullcontext():
+            pixel = batch["pixel_labels"].to(device, non_blocking=True)
             whole = batch["image_labels"].to(device, non_blocking=True)
-            areas += label_area(pixel, whole, ds.label_space)
-            present = categories_present(pixel, whole, lut)
+            sets = label_sets(pixel)
+            areas += label_area(pixel, whole, ds.label_space, sets)
+            present = categories_present(pixel, whole, lut, sets)
             for tally, a in zip(tallies, acts, strict=True):
-                tally.update(a, pixel, whole, present)
+                tally.update(a, pixel, whole, present, sets)
     return tallies, areas
 
 
@@ -231,7 +233,7 @@ def dissect(
     num_workers: int = 0,
     device: str | torch.device | None = None,
     cache_bytes: int = 1 << 30,
-    chunk_elements: int = 1 << 22,
+    chunk_elements: int = 1 << 18,
     arch: str | None = None,
     progress: bool = True,
 ) -> DissectionResult:

@@ -1,4 +1,4 @@
-"""The counting at the heart of Network Dissection: masks, intersections and areas, batched.
+"""The counting at the heart of Network Dissection: intersections and areas, batched.
 
 For a unit ``k`` with threshold ``T_k`` and a concept ``l`` (``docs/method.md`` §5):
 
@@ -9,42 +9,33 @@ For a unit ``k`` with threshold ``T_k`` and a concept ``l`` (``docs/method.md`` 
   images that carry a label of category ``c`` (``"annotated"``), or — NetDissect-Lite's code,
   ``"overlap"`` — only on the images where the mask overlaps a label of ``c``.
 
-Everything runs in torch, batched over images, units and labels, with no Python loop over images
-or units. A mask pixel needs one of its four bilinear sources above ``T_k``, so
-:func:`mask_pixels` evaluates only the output blocks next to such cells (a few percent of the
-upsampled maps at q = 0.995), in chunks of bounded memory, and the counts are scattered with
-``index_add_``.
+The masks are found and counted per (unit, label combination) by
+:func:`~skdlib.dissect.masks.mask_counts`, never upsampling whole maps; the few non-zero counts
+are then expanded into their labels (:mod:`~skdlib.dissect.label_sets`) and scattered with
+``index_add_``. The cost is that of the mask pixels, not of the label layers or the units.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
-from dataclasses import dataclass
+import contextlib
 
 import torch
 
+from ..runtime import cpu_threads
 from .label_sets import LabelSets, label_sets
+from .masks import mask_counts
 
-__all__ = [
-    "AREA_MODES",
-    "IoUTally",
-    "label_area",
-    "categories_present",
-    "mask_pixels",
-    "mask_counts",
-]
+__all__ = ["AREA_MODES", "IoUTally", "label_area", "categories_present"]
 
 #: How the activation area of a unit is counted per category (see the module docstring).
 AREA_MODES = ("annotated", "overlap")
-#: Longest side of the blocks of output pixels evaluated together.
-BLOCK = 8
-#: Blocks of more pixels than this are first checked at their corners (:func:`_reachable`).
-_PRUNE_ABOVE = 16
 
 
 def label_area(
-    pixel_labels: torch.Tensor, image_labels: torch.Tensor, label_space: int
+    pixel_labels: torch.Tensor,
+    image_labels: torch.Tensor,
+    label_space: int,
+    sets: LabelSets | None = None,
 ) -> torch.Tensor:
     """Label areas of a batch: ``G[l] = Σ |L_l|`` in pixels, ``(label_space,)`` int64.
 
@@ -52,13 +43,21 @@ def label_area(
         pixel_labels: ``(B, D, sh, sw)`` label numbers (0 = none); every layer counts.
         image_labels: ``(B, E)`` whole-image label numbers (0 = padding); each counts
             ``sh * sw``.
+        sets: ``label_sets(pixel_labels)``, if at hand: then the pixels are counted per label
+            combination (``B·sh·sw`` values) rather than per label (``D`` times as many).
 
     Example:
         >>> label_area(torch.tensor([[[[0, 2], [2, 1]]]]), torch.tensor([[3]]), 4)
         tensor([0, 1, 2, 4])
     """
     sh, sw = pixel_labels.shape[-2:]
-    area = torch.bincount(pixel_labels.reshape(-1).long(), minlength=label_space)
+    if sets is None:
+        area = torch.bincount(pixel_labels.reshape(-1).long(), minlength=label_space)
+    else:
+        per_set = torch.bincount(sets.ids.view(-1), minlength=len(sets))
+        depth = sets.labels.shape[1]
+        area = torch.zeros(label_space, dtype=torch.int64, device=per_set.device)
+        area.index_add_(0, sets.labels.reshape(-1), per_set.repeat_interleave(depth))
     whole = image_labels.reshape(-1).long()
     area.index_add_(0, whole, torch.full_like(whole, sh * sw))
     area[0] = 0
@@ -66,12 +65,16 @@ def label_area(
 
 
 def categories_present(
-    pixel_labels: torch.Tensor, image_labels: torch.Tensor, category_lut: torch.Tensor
+    pixel_labels: torch.Tensor,
+    image_labels: torch.Tensor,
+    category_lut: torch.Tensor,
+    sets: LabelSets | None = None,
 ) -> torch.Tensor:
     """Which categories each image carries a label of: ``(B, n_categories)`` bool.
 
     ``category_lut`` ``(label_space,)`` maps a label number to its primary category's index,
     -1 for 0 and for labels of unselected categories (see ``BrodenDataset.category_lut``).
+    ``sets`` (``label_sets(pixel_labels)``, if at hand) spares looking at every pixel.
 
     Example:
         >>> lut = torch.tensor([-1, 0, 1])
@@ -80,321 +83,14 @@ def categories_present(
     """
     b = pixel_labels.shape[0]
     n_cat = int(category_lut.max()) + 1 if category_lut.numel() else 0
-    cats = torch.cat(
-        [category_lut[pixel_labels.reshape(b, -1).long()], category_lut[image_labels.long()]], 1
-    )
-    present = torch.zeros((b, n_cat + 1), dtype=torch.bool, device=cats.device)
-    present.scatter_(1, cats + 1, True)
+    present = torch.zeros((b, n_cat + 1), dtype=torch.bool, device=category_lut.device)
+    present.scatter_(1, category_lut[image_labels.long()] + 1, True)
+    if sets is None:
+        present.scatter_(1, category_lut[pixel_labels.reshape(b, -1).long()] + 1, True)
+    else:
+        cats = category_lut[sets.labels] + 1  # (N, D)
+        present[sets.image.unsqueeze(1).expand_as(cats), cats] = True
     return present[:, 1:]
-
-
-@dataclass(frozen=True)
-class _Axis:
-    """One axis of bilinear upsampling (``align_corners=False``) from ``n_in`` to ``n_out``.
-
-    The outputs are partitioned into groups: runs of at most ``ceil(n_out / n_in)`` consecutive
-    positions that share their lower source ``source[g]``. Per group, padded to the longest:
-    ``weight`` ``(K, G)``, the weight of the upper source as PyTorch computes it (float32; NaN
-    on padding, so that padded values compare false), and ``index`` ``(G, K)``, the output
-    positions (clamped on padding). ``first[i]`` and ``number[i]`` give the groups of source i;
-    ``ends`` ``(2, G)`` holds the weights of each group's first and last position. Weights are
-    position-major, so that the per-block arithmetic runs along the long block axis.
-    """
-
-    weight: torch.Tensor
-    index: torch.Tensor
-    source: torch.Tensor
-    first: torch.Tensor
-    number: torch.Tensor
-    ends: torch.Tensor
-
-    @property
-    def size(self) -> int:
-        return int(self.weight.shape[0])
-
-
-@functools.lru_cache(maxsize=64)
-def _axis(n_in: int, n_out: int, device: torch.device) -> _Axis:
-    scale = torch.tensor(n_in, dtype=torch.float32) / n_out
-    src = (scale * (torch.arange(n_out, dtype=torch.float32) + 0.5) - 0.5).clamp_min(0.0)
-    i0 = src.floor().long().clamp_max(n_in - 1)
-    weight = (src - i0).clamp(0.0, 1.0)
-    longest = max(1, min(-(-n_out // n_in), BLOCK))
-    source, start, count = [], [], []
-    for o, r in enumerate(i0.tolist()):
-        if source and source[-1] == r and count[-1] < longest:
-            count[-1] += 1
-        else:
-            source.append(r)
-            start.append(o)
-            count.append(1)
-    k = max(count)
-    index = (torch.tensor(start).unsqueeze(1) + torch.arange(k)).clamp_max(n_out - 1)
-    padded = torch.arange(k).unsqueeze(0) >= torch.tensor(count).unsqueeze(1)
-    source_t = torch.tensor(source)
-    number = torch.bincount(source_t, minlength=n_in)
-    start_t, count_t = torch.tensor(start), torch.tensor(count)
-    parts = (
-        weight[index].masked_fill(padded, float("nan")).t().contiguous(),
-        index,
-        source_t,
-        torch.cumsum(number, 0) - number,
-        number,
-        torch.stack([weight[start_t], weight[start_t + count_t - 1]]),
-    )
-    return _Axis(*(t.to(device) for t in parts))
-
-
-def _true_indices(mask: torch.Tensor) -> torch.Tensor:
-    """Flat indices of the true elements of a bool tensor, ``(n,)`` int64, in order.
-
-    Scans eight bytes at a time: several times faster than ``nonzero`` on the sparse masks of
-    dissection (a fraction of a percent true).
-
-    Example:
-        >>> _true_indices(torch.tensor([[False, True], [False, False], [True, False]]))
-        tensor([1, 4])
-    """
-    flat = mask.reshape(-1)
-    pad = (-flat.numel()) % 8
-    if pad:
-        flat = torch.cat([flat, flat.new_zeros(pad)])
-    words = flat.view(torch.int64).nonzero().squeeze(1)
-    candidates = (words.unsqueeze(1) * 8 + torch.arange(8, device=flat.device)).view(-1)
-    return _select(candidates, flat.index_select(0, candidates))
-
-
-def _select(values: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """``values[keep]`` for a bool ``keep``, via ``index_select`` (faster on the CPU)."""
-    return values.index_select(0, keep.nonzero().squeeze(1))
-
-
-#: The cells fed by a source at offset (dr, dc) of their 2 x 2 stencil, and the offsets that
-#: come before it: a cell is listed once, by the first of its sources above the threshold.
-_STENCIL = (((0, 0), ()), ((0, 1), ((0, 0),)), ((1, 0), ((0, 0), (0, 1))),
-            ((1, 1), ((0, 0), (0, 1), (1, 0))))  # fmt: skip
-
-
-def _live_blocks(
-    acts: torch.Tensor, thr: torch.Tensor, ay: _Axis, ax: _Axis
-) -> tuple[torch.Tensor, ...]:
-    """The output blocks ``(b, u, gy, gx)`` whose mask can be non-empty, each once.
-
-    Block ``(gy, gx)`` interpolates between source rows ``r, r + 1`` and columns ``c, c + 1``
-    (``r = ay.source[gy]``, ``c = ax.source[gx]``, clamped to the map): the cell ``(r, c)``. It
-    is live when one of its four sources is above ``T``; the cells are found from the few
-    sources above ``T``, each cell from the first of its sources above it.
-    """
-    device = acts.device
-    _, _, h, w = acts.shape
-    above = (acts > thr.view(1, -1, 1, 1)).view(-1)
-    index = _true_indices(above)
-    plane, rest = torch.div(index, h * w, rounding_mode="floor"), index % (h * w)
-    r, c = torch.div(rest, w, rounding_mode="floor"), rest % w
-    cells = []
-    for (dr, dc), before in _STENCIL:
-        cr, cc = r - dr, c - dc
-        keep = (cr >= 0) & (cc >= 0)
-        for er, ec in before:
-            sr = (cr + er).clamp(0, h - 1)
-            sc = (cc + ec).clamp(0, w - 1)
-            keep &= ~above.index_select(0, plane * (h * w) + sr * w + sc)
-        chosen = keep.nonzero().squeeze(1)
-        cells.append(tuple(t.index_select(0, chosen) for t in (plane, cr, cc)))
-    plane, r, c = (torch.cat(t) for t in zip(*cells, strict=True))
-    # every cell feeds one group of outputs per axis, or a few (at most ky x kx blocks)
-    ky, kx = int(ay.number.max()), int(ax.number.max())
-    ny, nx = ay.number.index_select(0, r), ax.number.index_select(0, c)
-    ok = (torch.arange(ky, device=device) < ny.unsqueeze(1)).unsqueeze(2) & (
-        torch.arange(kx, device=device) < nx.unsqueeze(1)
-    ).unsqueeze(1)
-    n_idx, iy, ix = ok.nonzero(as_tuple=True)
-    plane = plane.index_select(0, n_idx)
-    gy = ay.first.index_select(0, r).index_select(0, n_idx) + iy
-    gx = ax.first.index_select(0, c).index_select(0, n_idx) + ix
-    units = acts.shape[1]
-    return torch.div(plane, units, rounding_mode="floor"), plane % units, gy, gx
-
-
-def _corners(
-    acts: torch.Tensor, blocks: tuple[torch.Tensor, ...], ay: _Axis, ax: _Axis
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The four source values ``v00, v01, v10, v11`` of each block, each ``(n,)``."""
-    b, u, gy, gx = blocks
-    _, units, h, w = acts.shape
-    flat = acts.view(-1)
-    r, c = ay.source.index_select(0, gy), ax.source.index_select(0, gx)
-    rb, cb = (r + 1).clamp_max(h - 1), (c + 1).clamp_max(w - 1)
-    base = (b * units + u) * (h * w)
-    top, bottom = base + r * w, base + rb * w
-    return tuple(flat.index_select(0, i) for i in (top + c, top + cb, bottom + c, bottom + cb))
-
-
-def _bilinear(values, wy: torch.Tensor, wx: torch.Tensor) -> torch.Tensor:
-    """``(len_y, len_x, n)`` bilinear values of ``n`` blocks from their corner values ``(n,)``
-    and the weights ``wy`` ``(len_y, n)``, ``wx`` ``(len_x, n)`` of the upper sources.
-
-    The same float32 operations in the same order for every pixel, whatever the block size, so
-    that the masks do not depend on how the pixels are grouped.
-    """
-    v00, v01, v10, v11 = values
-    top = v00 + wx * (v01 - v00)
-    bot = v10 + wx * (v11 - v10)
-    return top.unsqueeze(0) + wy.unsqueeze(1) * (bot - top).unsqueeze(0)
-
-
-def _reachable(
-    acts: torch.Tensor,
-    thr: torch.Tensor,
-    blocks: tuple[torch.Tensor, ...],
-    ay: _Axis,
-    ax: _Axis,
-) -> tuple[torch.Tensor, ...]:
-    """The blocks whose mask is not empty for certain: those with a corner pixel above ``T``.
-
-    Over a block a bilinear function is linear along each axis, so its largest value is at one
-    of the block's four corner pixels. A block is dropped only when all four are below ``T`` by
-    a margin far larger than float32 rounding, so that no mask pixel is ever lost.
-    """
-    values = _corners(acts, blocks, ay, ax)
-    ends_y, ends_x = ay.ends.index_select(1, blocks[2]), ax.ends.index_select(1, blocks[3])
-    top = _bilinear(values, ends_y, ends_x).amax((0, 1))
-    scale = torch.stack(values).abs().amax(0)
-    t = thr.index_select(0, blocks[1])
-    chosen = (top > t - 1e-5 * (scale + t.abs())).nonzero().squeeze(1)
-    return tuple(x.index_select(0, chosen) for x in blocks)
-
-
-def _block_masks(
-    acts: torch.Tensor,
-    thr: torch.Tensor,
-    blocks: tuple[torch.Tensor, ...],
-    ay: _Axis,
-    ax: _Axis,
-) -> torch.Tensor:
-    """``(K_y, K_x, n)`` bool: the upsampled values of each block above its unit's threshold
-    (padding positions false)."""
-    _, u, gy, gx = blocks
-    wy, wx = ay.weight.index_select(1, gy), ax.weight.index_select(1, gx)
-    return _bilinear(_corners(acts, blocks, ay, ax), wy, wx) > thr.index_select(0, u)
-
-
-def _pieces(n: int, most: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n, max(1, most)):
-        yield start, min(n, start + max(1, most))
-
-
-def mask_pixels(
-    acts: torch.Tensor,
-    thresholds: torch.Tensor,
-    size: tuple[int, int],
-    chunk_elements: int = 1 << 22,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """The pixels of the masks ``upsample(acts) > T``, without upsampling whole maps.
-
-    The mask of unit ``u`` on image ``b`` is ``M = bilinear(acts[b, u], size) > T[u]``
-    (``align_corners=False``, as ``F.interpolate``). A bilinear value is a convex combination
-    of its four source values, so it can only exceed ``T`` where one of them does: only the
-    blocks of output pixels fed by such source cells are evaluated. With thresholds at the 0.995
-    quantile that is a few percent of what dense upsampling computes.
-
-    Args:
-        acts: ``(B, U, h, w)`` float activations.
-        thresholds: ``(U,)`` per-unit thresholds.
-        size: the mask size ``(sh, sw)``.
-        chunk_elements: evaluated values per chunk (memory bound).
-
-    Yields:
-        Chunks ``(b, u, y, x)`` of int64 ``(n,)`` tensors: every mask pixel exactly once, in
-        no particular order.
-
-    Example:
-        >>> a = torch.tensor([[[[0.0, 1.0]]]])                      # (1, 1, 1, 2)
-        >>> b, u, y, x = next(mask_pixels(a, torch.tensor([0.5]), (1, 4)))
-        >>> sorted(x.tolist()), y.tolist()     # upsampled: [0, 0.25, 0.75, 1]
-        ([2, 3], [0, 0])
-    """
-    acts = acts.float().contiguous()
-    device = acts.device
-    ay, ax = _axis(acts.shape[2], size[0], device), _axis(acts.shape[3], size[1], device)
-    thr = thresholds.to(device=device, dtype=acts.dtype)
-    blocks = _live_blocks(acts, thr, ay, ax)
-    if ay.size * ax.size > _PRUNE_ABOVE:
-        blocks = _reachable(acts, thr, blocks, ay, ax)
-    for lo, hi in _pieces(blocks[0].numel(), chunk_elements // (ay.size * ax.size)):
-        b, u, gy, gx = (t[lo:hi] for t in blocks)
-        i, j, q = _block_masks(acts, thr, (b, u, gy, gx), ay, ax).nonzero(as_tuple=True)
-        yield b[q], u[q], ay.index[gy[q], i], ax.index[gx[q], j]
-
-
-def mask_counts(
-    acts: torch.Tensor,
-    thresholds: torch.Tensor,
-    sets: LabelSets,
-    chunk_elements: int = 1 << 22,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Mask pixels counted per unit and label combination: ``|M_bu ∩ {pixels of set s}|``.
-
-    The masks are those of :func:`mask_pixels`; instead of listing their pixels, each evaluated
-    block looks up the label combination of its pixels (``sets.ids``, of the batch's
-    segmentation size) and one ``bincount`` per chunk counts (unit, combination) pairs.
-
-    Args:
-        acts: ``(B, U, h, w)`` float activations.
-        thresholds: ``(U,)`` per-unit thresholds.
-        sets: the :func:`~skdlib.dissect.label_sets.label_sets` of the batch's pixel labels.
-        chunk_elements: memory bound (evaluated values, and count bins, per chunk).
-
-    Yields:
-        Chunks ``(unit, set, count)`` of int64 ``(n,)`` tensors, non-zero counts only; the image
-        of a count is ``sets.image[set]``. Each (unit, set) pair occurs at most once.
-
-    Example:
-        >>> a = torch.tensor([[[[0.0, 1.0]]]])                      # (1, 1, 1, 2)
-        >>> sets = label_sets(torch.tensor([[[[7, 8, 8, 7]]]]))     # (1, 1, 1, 4)
-        >>> sets.labels.tolist()                                    # combinations 0 and 1
-        [[7], [8]]
-        >>> [t.tolist() for t in next(mask_counts(a, torch.tensor([0.5]), sets))]
-        [[0, 0], [0, 1], [1, 1]]
-    """
-    acts = acts.float().contiguous()
-    device = acts.device
-    n_images, units = acts.shape[:2]
-    ay = _axis(acts.shape[2], sets.ids.shape[1], device)
-    ax = _axis(acts.shape[3], sets.ids.shape[2], device)
-    thr = thresholds.to(device=device, dtype=acts.dtype)
-    blocks = _live_blocks(acts, thr, ay, ax)
-    block_size = ay.size * ax.size
-    if block_size > _PRUNE_ABOVE:
-        blocks = _reachable(acts, thr, blocks, ay, ax)
-    # the combination of every pixel of every block of every image: (K_y * K_x, B * G_y * G_x)
-    g_y, g_x = ay.index.shape[0], ax.index.shape[0]
-    tiles = sets.ids.to(torch.int32).index_select(1, ay.index.view(-1))
-    tiles = tiles.index_select(2, ax.index.view(-1)).view(n_images, -1, ay.size, g_x, ax.size)
-    tiles = tiles.permute(2, 4, 0, 1, 3).reshape(block_size, -1)
-    offsets = sets.offsets.tolist()
-    spans, first = [], 0
-    for image in range(1, n_images + 1):
-        # spans of whole images whose count bins (units x sets) fit the budget
-        if image == n_images or units * (offsets[image + 1] - offsets[first]) > chunk_elements:
-            spans.append((first, image))
-            first = image
-    for first, stop in spans:
-        chosen = blocks
-        if len(spans) > 1:
-            inside = ((blocks[0] >= first) & (blocks[0] < stop)).nonzero().squeeze(1)
-            chosen = tuple(t.index_select(0, inside) for t in blocks)
-        s_lo, n_sets = offsets[first], offsets[stop] - offsets[first]
-        for lo, hi in _pieces(chosen[0].numel(), chunk_elements // block_size):
-            b, u, gy, gx = (t[lo:hi] for t in chosen)
-            mask = _block_masks(acts, thr, (b, u, gy, gx), ay, ax).view(block_size, -1)
-            # key 1 + (unit, set) for mask pixels, 0 elsewhere; int32 halves the memory traffic
-            key = tiles.index_select(1, (b * g_y + gy) * g_x + gx)
-            key += (u * n_sets + (1 - s_lo)).to(torch.int32)
-            key *= mask
-            counts = torch.bincount(key.view(-1), minlength=units * n_sets + 1)[1:]
-            found = counts.nonzero().squeeze(1)
-            yield found // n_sets, found % n_sets + s_lo, counts.index_select(0, found)
 
 
 class IoUTally:
@@ -407,7 +103,12 @@ class IoUTally:
         n_categories: number of categories.
         activation_area: ``"annotated"`` (``docs/method.md`` §5) or ``"overlap"``
             (NetDissect-Lite's code).
-        chunk_elements: memory bound of :func:`mask_pixels`.
+        chunk_elements: evaluated values per step of :func:`mask_counts` (the default keeps
+            them in the CPU's cache).
+        threads: torch CPU threads while counting (default 1; ``None``: torch's setting). The
+            counting is many short memory-bound operations: a second thread gains little on an
+            idle machine and loses several-fold when another process shares the cores
+            (:func:`~skdlib.runtime.cpu_threads`; ``benchmarks/RESULTS.md``). No effect on GPUs.
 
     Attributes (int64, on the thresholds' device): ``intersection`` ``(U, L)``,
     ``activation_area`` ``(U, n_categories)``.
@@ -427,7 +128,8 @@ class IoUTally:
         category_lut: torch.Tensor,
         n_categories: int,
         activation_area: str = "annotated",
-        chunk_elements: int = 1 << 22,
+        chunk_elements: int = 1 << 18,
+        threads: int | None = 1,
     ) -> None:
         if activation_area not in AREA_MODES:
             raise ValueError(
@@ -441,6 +143,7 @@ class IoUTally:
         self.n_categories = int(n_categories)
         self.mode = activation_area
         self.chunk_elements = int(chunk_elements)
+        self.threads = threads
         self.intersection = torch.zeros(
             (self.units, self.label_space), dtype=torch.int64, device=device
         )
@@ -466,6 +169,11 @@ class IoUTally:
             sets: ``label_sets(pixel_labels)`` on this tally's device (computed if None; pass
                 it when several layers are tallied on the same batch).
         """
+        cpu = self.intersection.device.type == "cpu" and self.threads is not None
+        with cpu_threads(self.threads) if cpu else contextlib.nullcontext():
+            self._add(acts, pixel_labels, image_labels, present, sets)
+
+    def _add(self, acts, pixel_labels, image_labels, present, sets) -> None:
         b, u, _, _ = acts.shape
         if u != self.units:
             raise ValueError(f"expected {self.units} units, got activations {tuple(acts.shape)}")

@@ -1,4 +1,4 @@
-"""skdlib.dissect.tally: mask pixels equal dense upsampling; counts equal brute-force loops."""
+"""skdlib.dissect.tally: counts equal brute-force loops over images, units, layers and labels."""
 
 from __future__ import annotations
 
@@ -7,44 +7,8 @@ import pytest
 import torch
 from support.dissection import bilinear_ref
 
-from skdlib.dissect import (
-    IoUTally,
-    categories_present,
-    label_area,
-    mask_pixels,
-)
-
-
-def test_bilinear_reference_agrees_with_known_values():
-    a = np.array([[0.0, 4.0]])
-    # 2 -> 4 columns: centres at -0.25 (clamped to 0), 0.25, 0.75, 1.25 (i1 clamped)
-    np.testing.assert_allclose(bilinear_ref(a, 1, 4), [[0.0, 1.0, 3.0, 4.0]])
-    np.testing.assert_allclose(bilinear_ref(np.eye(3), 3, 3), np.eye(3))
-
-
-@pytest.mark.parametrize(
-    ("h", "w", "sh", "sw"), [(7, 7, 112, 112), (5, 3, 17, 40), (9, 9, 9, 9), (12, 10, 5, 7)]
-)
-def test_mask_pixels_equal_dense_upsampling(h, w, sh, sw):
-    """Every pixel of F.interpolate(...) > T exactly once (upsampling, non-integer ratios,
-    identity and downsampling), except where a value is within float rounding of T."""
-    g = torch.Generator().manual_seed(h * 100 + sw)
-    acts = torch.randn(3, 6, h, w, generator=g)
-    acts[:, 0] = torch.relu(acts[:, 0])  # ties at zero, threshold zero
-    thresholds = torch.quantile(acts.transpose(0, 1).reshape(6, -1), 0.9, dim=1)
-    thresholds[0] = 0.0
-    dense_up = torch.nn.functional.interpolate(acts, (sh, sw), mode="bilinear", align_corners=False)
-    dense = dense_up > thresholds.view(1, 6, 1, 1)
-    sparse = torch.zeros_like(dense)
-    count = 0
-    for b, u, y, x in mask_pixels(acts, thresholds, (sh, sw), chunk_elements=64):
-        sparse[b, u, y, x] = True
-        count += b.numel()
-    assert count == int(sparse.sum())  # no pixel twice
-    differ = dense != sparse
-    near = (dense_up - thresholds.view(1, 6, 1, 1)).abs() <= 1e-6
-    assert not (differ & ~near).any()
-    assert int(differ.sum()) <= 2 and int(dense.sum()) > 20
+from skdlib.dissect import IoUTally, categories_present, label_area, label_sets
+from skdlib.dissect import masks as masks_module
 
 
 def test_label_area_and_categories_present():
@@ -53,11 +17,26 @@ def test_label_area_and_categories_present():
     )
     whole = torch.tensor([[4, 0], [5, 4]])
     lut = torch.tensor([-1, 0, 0, 1, 2, 2])
-    assert label_area(pixel, whole, 6).tolist() == [0, 1, 1, 2, 8, 4]
-    assert categories_present(pixel, whole, lut).tolist() == [
-        [True, True, True],
-        [False, False, True],
-    ]
+    sets = label_sets(pixel)
+    for given in (None, sets):
+        assert label_area(pixel, whole, 6, given).tolist() == [0, 1, 1, 2, 8, 4]
+        assert categories_present(pixel, whole, lut, given).tolist() == [
+            [True, True, True],
+            [False, False, True],
+        ]
+
+
+def test_label_area_and_categories_present_from_sets_equal_the_pixel_versions():
+    g = torch.Generator().manual_seed(3)
+    pixel = torch.randint(0, 9, (5, 3, 6, 7), generator=g, dtype=torch.int32)
+    pixel[2] = 0
+    whole = torch.randint(0, 11, (5, 2), generator=g)
+    lut = torch.tensor([-1, 0, 0, 1, 1, 2, 2, 3, -1, 3, 0])
+    sets = label_sets(pixel)
+    assert torch.equal(label_area(pixel, whole, 11, sets), label_area(pixel, whole, 11))
+    assert torch.equal(
+        categories_present(pixel, whole, lut, sets), categories_present(pixel, whole, lut)
+    )
 
 
 @pytest.mark.parametrize("mode", ["annotated", "overlap"])
@@ -95,3 +74,42 @@ def test_tally_equals_brute_force_loops(mode):
                 area[k, c] += mask.sum() * (c in (cats if mode == "annotated" else hit))
     np.testing.assert_array_equal(tally.intersection.numpy(), inter)
     np.testing.assert_array_equal(tally.activation_area.numpy(), area)
+
+
+def _random_batch(seed, b=6, u=9, h=5, w=4, sh=23, sw=17, depth=3, labels=12):
+    g = torch.Generator().manual_seed(seed)
+    acts = torch.randn(b, u, h, w, generator=g)
+    # label layers made of regions (runs), as segmentations are, plus unlabelled pixels
+    coarse = torch.randint(0, labels, (b, depth, 4, 3), generator=g, dtype=torch.int32)
+    pixel = torch.nn.functional.interpolate(coarse.float(), (sh, sw), mode="nearest").int()
+    pixel[:, 1, : sh // 3] = 0
+    whole = torch.randint(0, labels, (b, 2), generator=g)
+    thresholds = torch.quantile(acts.transpose(0, 1).reshape(u, -1), 0.8, dim=1)
+    return acts, pixel, whole, thresholds
+
+
+@pytest.mark.parametrize("mode", ["annotated", "overlap"])
+def test_tally_does_not_depend_on_chunks_spans_threads_or_layout(mode, monkeypatch):
+    """Small evaluation chunks, count bins split over several spans of images, torch's own
+    threads and non-contiguous activations all give the same counts."""
+    acts, pixel, whole, thresholds = _random_batch(1)
+    lut = torch.arange(12) % 4 - 1
+    reference = IoUTally(thresholds, lut, 3, mode)
+    reference.update(acts, pixel, whole)
+    assert int(reference.intersection.sum()) > 100
+    monkeypatch.setattr(masks_module, "_MAX_BINS", 40)  # a span per image or two
+    for kwargs in ({"chunk_elements": 50}, {"threads": None}):
+        other = IoUTally(thresholds, lut, 3, mode, **kwargs)
+        strided = acts.permute(0, 1, 3, 2).contiguous().permute(0, 1, 3, 2)
+        other.update(strided[:4], pixel[:4], whole[:4])
+        other.update(strided[4:], pixel[4:], whole[4:])
+        assert torch.equal(other.intersection, reference.intersection)
+        assert torch.equal(other.activation_area, reference.activation_area)
+
+
+def test_tally_restores_the_callers_threads():
+    before = torch.get_num_threads()
+    acts, pixel, whole, thresholds = _random_batch(2)
+    tally = IoUTally(thresholds, torch.arange(12) % 4 - 1, 3)
+    tally.update(acts, pixel, whole)
+    assert torch.get_num_threads() == before
