@@ -1,8 +1,9 @@
 """Network Dissection throughput: ResNet18 ``layer1..layer4`` on a generated Broden at 224 px.
 
 Prints images/s of :func:`skdlib.dissect.dissect` and where the time goes: the model's forward
-passes, the per-unit quantile thresholds, the IoU tally (upsample, threshold, scatter) and data
-loading (JPEG + PNG decoding), with the tally's share of the compute (forward + threshold + tally).
+passes, the per-unit quantile thresholds, the IoU tally (masks and counts) and data loading
+(JPEG + PNG decoding), with the tally's share of the whole run and of the compute (forward +
+threshold + tally). ``benchmarks/bench_tally.py`` sets the tally beside NetDissect-Lite's.
 
 By default the activation cache is off (``--cache-mib 0``), so the model runs twice per image as
 it must on the real Broden (63k images do not fit in memory); ``--cache-mib 1024`` shows the
@@ -11,6 +12,10 @@ single-pass case of small data sets. Run it on the CPU and, when one is present,
 runs, and the load average is printed. Never part of the tests. Usage::
 
     python benchmarks/bench_dissect.py [--images 128] [--batch-size 32] [--device auto]
+        [--network runs/quick/network.pt]
+
+``--network`` takes the tutorial's ``{"model": state_dict}`` file (the quick profile's
+concept-trained ResNet18); without it the ResNet18 has random weights (seed 0).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import time
 from pathlib import Path
 
 import torch
-import torchvision
+from studied_network import resnet18
 
 from skdlib.data import make_synthetic_broden
 from skdlib.dissect import BrodenDataset, dissect
@@ -43,6 +48,7 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="generated Broden folder (made if needed)")
     parser.add_argument("--repeats", type=int, default=3, help="runs; medians are reported")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--network", help="state-dict file of a ResNet18 (default: random)")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     if args.threads:
@@ -52,8 +58,7 @@ def main() -> None:
     device = resolve_device(args.device)
     root = Path(args.data or f"data/synthetic_broden_224_n{args.images}")
     make_synthetic_broden(root, args.images, size=224, seed=0)
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None)
+    model = resnet18(args.network)
     # warm-up (first-call overheads, cudnn autotuning) on the first images
     few = BrodenDataset(root)
     few.records = few.records[: args.batch_size]
@@ -77,7 +82,7 @@ def main() -> None:
     wall = statistics.median(walls)
     sec = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
     compute = sec["forward"] + sec["threshold"] + sec["tally"]
-    n = args.images
+    n = len(BrodenDataset(root))
     passes = 1 if result.meta["cached_activations"] else 2
     report = {
         "machine": platform.processor() or platform.machine(),
@@ -96,6 +101,8 @@ def main() -> None:
         "tally_images_per_s": n / sec["tally"],
         "threshold_images_per_s": n / sec["threshold"],
         "tally_share_of_compute": sec["tally"] / compute,
+        "tally_share_of_wall": sec["tally"] / wall,
+        "network": args.network or "random weights",
         "load_average_1min": [load_before, os.getloadavg()[0]],
         "interpretable_units": {layer: result.interpretable(layer) for layer in LAYERS},
     }
@@ -106,7 +113,8 @@ def main() -> None:
         f"{load_before:.1f} -> {os.getloadavg()[0]:.1f} (other processes compete for the cores)"
     )
     print(
-        f"dissect ResNet18 {'/'.join(LAYERS)} on {n} generated Broden images at 224 "
+        f"dissect ResNet18 ({report['network']}) {'/'.join(LAYERS)} on {n} generated Broden "
+        f"images at 224 "
         f"(batch {args.batch_size}, {passes} forward pass{'es' if passes > 1 else ''} per image; "
         f"median of {args.repeats} runs):"
     )
@@ -119,8 +127,10 @@ def main() -> None:
         rate = report[f"{part}_images_per_s"]
         print(f"  {part:<12} {rate:8.1f} images/s ({sec[part]:.1f} s)")
     print(f"  data loading {sec['data']:.1f} s")
-    share = report["tally_share_of_compute"]
-    print(f"  tally share of compute (forward + threshold + tally): {share:.1%}")
+    print(
+        f"  tally share of the whole run: {report['tally_share_of_wall']:.1%}; of the compute "
+        f"(forward + threshold + tally): {report['tally_share_of_compute']:.1%}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
 

@@ -34,12 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision
 from lite_tally import lite_label_area, lite_style_tally
+from studied_network import resnet18
 from timing import interleaved
 from torch.utils.data import DataLoader
 
-from skdlib.checkpoint import load_artifact
 from skdlib.data import IMAGENET_MEAN, IMAGENET_STD, make_synthetic_broden, normalise_uint8
 from skdlib.dissect import (
     BrodenDataset,
@@ -147,6 +146,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--no-load", action="store_true", help="skip the competing-load run")
+    parser.add_argument(
+        "--load-processes", type=int, default=1, help="one-thread matmul processes beside it"
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     if args.threads:
@@ -154,13 +156,7 @@ def main() -> None:
 
     root = make_synthetic_broden(f"data/synthetic_broden_224_n{args.images}", args.images)
     ds = BrodenDataset(root)
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None)
-    if args.network:
-        state = load_artifact(args.network, "network weights")["model"]
-        model.fc = torch.nn.Linear(512, state["fc.weight"].shape[0])
-        model.load_state_dict(state)
-    model.eval()
+    model = resnet18(args.network)
     batches = features(model, args.layers, ds, args.batch_size)
     thresholds = {
         layer: exact_quantile(
@@ -186,16 +182,18 @@ def main() -> None:
         "images": n,
         "quantile": args.quantile,
         "load_average_1min_before": os.getloadavg()[0],
+        "load_processes": 0 if args.no_load else args.load_processes,
         "quiet": measure(*common),
     }
     if not args.no_load:
-        load = subprocess.Popen([sys.executable, "-c", LOAD])
+        loads = [subprocess.Popen([sys.executable, "-c", LOAD]) for _ in range(args.load_processes)]
         try:
             time.sleep(1.0)
             report["competing_load"] = measure(*common)
         finally:
-            load.kill()
-            load.wait()
+            for load in loads:
+                load.kill()
+                load.wait()
     print(
         f"machine: {report['machine']}, torch {torch.__version__}, {report['threads']} threads, "
         f"load average before {report['load_average_1min_before']:.1f}; ResNet18 "
@@ -205,7 +203,11 @@ def main() -> None:
     for condition in ("quiet", "competing_load"):
         if condition not in report:
             continue
-        title = "as is" if condition == "quiet" else "with a one-thread matmul process beside it"
+        title = (
+            "as is"
+            if condition == "quiet"
+            else f"with {args.load_processes} one-thread matmul process(es) beside it"
+        )
         print(f"{title}:")
         for layer, r in report[condition].items():
             print(
