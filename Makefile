@@ -30,6 +30,7 @@ lint: $(STAMP)
 ## benchmarks (never part of the tests): prints side-by-side timings on this machine
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_tally.py
 	$(BIN)/python benchmarks/bench_dissect.py
 	$(BIN)/python benchmarks/bench_distill.py
 
