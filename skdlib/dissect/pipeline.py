@@ -158,7 +158,7 @@ def _tally(
     thresholds: list[torch.Tensor],
     cache: list[list[torch.Tensor]] | None,
     activation_area: str,
-    chunk_elements: int,
+    chunk_elements: int | None,
 ) -> tuple[list[IoUTally], torch.Tensor]:
     """Pass 2: one :class:`IoUTally` per layer, and the label areas ``G`` ``(label_space,)``."""
     device = reader.device
@@ -233,7 +233,7 @@ def dissect(
     num_workers: int = 0,
     device: str | torch.device | None = None,
     cache_bytes: int = 1 << 30,
-    chunk_elements: int = 1 << 18,
+    chunk_elements: int | None = None,
     arch: str | None = None,
     progress: bool = True,
 ) -> DissectionResult:
@@ -260,7 +260,8 @@ def dissect(
         device: ``None``/``"auto"`` for CUDA when present, else the CPU.
         cache_bytes: keep the activations of the first pass for the second when they fit in this
             many bytes (0: always run the model twice).
-        chunk_elements: memory bound of the tally (upsampled values per chunk).
+        chunk_elements: memory bound of the tally (upsampled values per step; ``None``: the
+            :class:`~skdlib.dissect.tally.IoUTally` default for the device).
         arch: the architecture's name, recorded in the result.
         progress: tqdm bars.
 

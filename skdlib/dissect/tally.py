@@ -103,8 +103,8 @@ class IoUTally:
         n_categories: number of categories.
         activation_area: ``"annotated"`` (``docs/method.md`` §5) or ``"overlap"``
             (NetDissect-Lite's code).
-        chunk_elements: evaluated values per step of :func:`mask_counts` (the default keeps
-            them in the CPU's cache).
+        chunk_elements: evaluated values per step of :func:`mask_counts`; ``None``: 2^18 on
+            the CPU (they stay in its cache), 2^22 on a GPU (fewer, larger kernels).
         threads: torch CPU threads while counting (default 1; ``None``: torch's setting). The
             counting is many short memory-bound operations: a second thread gains little on an
             idle machine and loses several-fold when another process shares the cores
@@ -128,7 +128,7 @@ class IoUTally:
         category_lut: torch.Tensor,
         n_categories: int,
         activation_area: str = "annotated",
-        chunk_elements: int = 1 << 18,
+        chunk_elements: int | None = None,
         threads: int | None = 1,
     ) -> None:
         if activation_area not in AREA_MODES:
@@ -142,6 +142,8 @@ class IoUTally:
         self.label_space = int(category_lut.numel())
         self.n_categories = int(n_categories)
         self.mode = activation_area
+        if chunk_elements is None:
+            chunk_elements = 1 << 18 if device.type == "cpu" else 1 << 22
         self.chunk_elements = int(chunk_elements)
         self.threads = threads
         self.intersection = torch.zeros(
