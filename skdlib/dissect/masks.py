@@ -50,13 +50,13 @@ _PRUNE_ABOVE = 16
 class _Axis:
     """One axis of bilinear upsampling (``align_corners=False``) from ``n_in`` to ``n_out``.
 
-    The outputs are partitioned into groups: runs of at most ``ceil(n_out / n_in)`` consecutive
-    positions that share their lower source ``source[g]``. Per group, padded to the longest:
-    ``weight`` ``(K, G)``, the weight of the upper source as PyTorch computes it (float32; NaN
-    on padding, so that padded values compare false), and ``index`` ``(G, K)``, the output
-    positions (clamped on padding). ``first[i]`` and ``number[i]`` give the groups of source i;
-    ``ends`` ``(2, G)`` holds the weights of each group's first and last position. Weights are
-    position-major, so that the per-block arithmetic runs along the long block axis.
+    The outputs are partitioned into groups: runs of at most ``min(ceil(n_out / n_in), BLOCK)``
+    consecutive positions that share their lower source ``source[g]``. Per group, padded to the
+    longest: ``weight`` ``(K, G)``, the weight of the upper source as PyTorch computes it
+    (float32; NaN on padding, so that padded values compare false), and ``index`` ``(G, K)``,
+    the output positions (clamped on padding). ``first[i]`` and ``number[i]`` give the groups
+    of source i; ``ends`` ``(2, G)`` holds the weights of each group's first and last position.
+    Weights are position-major, so that the per-block arithmetic runs along the long block axis.
     """
 
     weight: torch.Tensor
