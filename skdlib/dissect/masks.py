@@ -119,12 +119,14 @@ def _true_indices(mask: torch.Tensor) -> torch.Tensor:
         flat = torch.cat([flat, flat.new_zeros(pad)])
     words = flat.view(torch.int64).nonzero().squeeze(1)
     candidates = (words.unsqueeze(1) * 8 + torch.arange(8, device=flat.device)).view(-1)
-    return _select(candidates, flat.index_select(0, candidates))
+    return _select(flat.index_select(0, candidates), candidates)[0]
 
 
-def _select(values: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """``values[keep]`` for a bool ``keep``, via ``index_select`` (faster on the CPU)."""
-    return values.index_select(0, keep.nonzero().squeeze(1))
+def _select(keep: torch.Tensor, *values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``v[keep]`` for each of ``values`` and a bool ``keep``: one ``nonzero``, then
+    ``index_select`` (several times faster than boolean indexing on the CPU)."""
+    chosen = keep.nonzero().squeeze(1)
+    return tuple(v.index_select(0, chosen) for v in values)
 
 
 #: The cells fed by a source at offset (dr, dc) of their 2 x 2 stencil, and the offsets that
@@ -157,8 +159,7 @@ def _live_blocks(
             sr = (cr + er).clamp(0, h - 1)
             sc = (cc + ec).clamp(0, w - 1)
             keep &= ~above.index_select(0, plane * (h * w) + sr * w + sc)
-        chosen = keep.nonzero().squeeze(1)
-        cells.append(tuple(t.index_select(0, chosen) for t in (plane, cr, cc)))
+        cells.append(_select(keep, plane, cr, cc))
     plane, r, c = (torch.cat(t) for t in zip(*cells, strict=True))
     # every cell feeds one group of outputs per axis, or a few (at most ky x kx blocks)
     ky, kx = int(ay.number.max()), int(ax.number.max())
@@ -219,8 +220,7 @@ def _reachable(
     top = _bilinear(values, ends_y, ends_x).amax((0, 1))
     scale = torch.stack(values).abs().amax(0)
     t = thr.index_select(0, blocks[1])
-    chosen = (top > t - 1e-5 * (scale + t.abs())).nonzero().squeeze(1)
-    return tuple(x.index_select(0, chosen) for x in blocks)
+    return _select(top > t - 1e-5 * (scale + t.abs()), *blocks)
 
 
 def _block_masks(
@@ -235,6 +235,21 @@ def _block_masks(
     _, u, gy, gx = blocks
     wy, wx = ay.weight.index_select(1, gy), ax.weight.index_select(1, gx)
     return _bilinear(_corners(acts, blocks, ay, ax), wy, wx) > thr.index_select(0, u)
+
+
+def _candidates(
+    acts: torch.Tensor, thresholds: torch.Tensor, size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor, _Axis, _Axis, tuple[torch.Tensor, ...]]:
+    """Steps 1 and 2 of the module docstring: the blocks worth evaluating, with the contiguous
+    float32 activations, thresholds on their device and the two axes."""
+    acts = acts.float().contiguous()
+    device = acts.device
+    ay, ax = _axis(acts.shape[2], size[0], device), _axis(acts.shape[3], size[1], device)
+    thr = thresholds.to(device=device, dtype=acts.dtype)
+    blocks = _live_blocks(acts, thr, ay, ax)
+    if ay.size * ax.size > _PRUNE_ABOVE:
+        blocks = _reachable(acts, thr, blocks, ay, ax)
+    return acts, thr, ay, ax, blocks
 
 
 def _pieces(n: int, most: int) -> Iterator[tuple[int, int]]:
@@ -272,13 +287,7 @@ def mask_pixels(
         >>> sorted(x.tolist()), y.tolist()     # upsampled: [0, 0.25, 0.75, 1]
         ([2, 3], [0, 0])
     """
-    acts = acts.float().contiguous()
-    device = acts.device
-    ay, ax = _axis(acts.shape[2], size[0], device), _axis(acts.shape[3], size[1], device)
-    thr = thresholds.to(device=device, dtype=acts.dtype)
-    blocks = _live_blocks(acts, thr, ay, ax)
-    if ay.size * ax.size > _PRUNE_ABOVE:
-        blocks = _reachable(acts, thr, blocks, ay, ax)
+    acts, thr, ay, ax, blocks = _candidates(acts, thresholds, size)
     for lo, hi in _pieces(blocks[0].numel(), chunk_elements // (ay.size * ax.size)):
         b, u, gy, gx = (t[lo:hi] for t in blocks)
         i, j, q = _block_masks(acts, thr, (b, u, gy, gx), ay, ax).nonzero(as_tuple=True)
@@ -316,16 +325,10 @@ def mask_counts(
         >>> [t.tolist() for t in next(mask_counts(a, torch.tensor([0.5]), sets))]
         [[0, 0], [0, 1], [1, 1]]
     """
-    acts = acts.float().contiguous()
+    acts, thr, ay, ax, blocks = _candidates(acts, thresholds, tuple(sets.ids.shape[1:]))
     device = acts.device
     n_images, units = acts.shape[:2]
-    ay = _axis(acts.shape[2], sets.ids.shape[1], device)
-    ax = _axis(acts.shape[3], sets.ids.shape[2], device)
-    thr = thresholds.to(device=device, dtype=acts.dtype)
-    blocks = _live_blocks(acts, thr, ay, ax)
     block_size = ay.size * ax.size
-    if block_size > _PRUNE_ABOVE:
-        blocks = _reachable(acts, thr, blocks, ay, ax)
     # the combination of every pixel of every block of every image: (K_y * K_x, B * G_y * G_x)
     g_y, g_x = ay.index.shape[0], ax.index.shape[0]
     tiles = sets.ids.to(torch.int32).index_select(1, ay.index.view(-1))
@@ -341,8 +344,7 @@ def mask_counts(
     for first, stop in spans:
         chosen = blocks
         if len(spans) > 1:
-            inside = ((blocks[0] >= first) & (blocks[0] < stop)).nonzero().squeeze(1)
-            chosen = tuple(t.index_select(0, inside) for t in blocks)
+            chosen = _select((blocks[0] >= first) & (blocks[0] < stop), *blocks)
         s_lo, n_sets = offsets[first], offsets[stop] - offsets[first]
         counts = torch.zeros(units * n_sets + 1, dtype=torch.int64, device=device)
         for lo, hi in _pieces(chosen[0].numel(), chunk_elements // block_size):
