@@ -44,8 +44,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
+from ..progress import tqdm
 from .concepts import CATEGORIES, CONCEPTS, IMAGE_CATEGORIES, PIXEL_CATEGORIES
 from .scenes import ConceptScene, render_scene
 

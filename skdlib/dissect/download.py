@@ -27,8 +27,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
-from tqdm.auto import tqdm
-
+from ..progress import tqdm
 from .broden import check_broden_layout
 from .broden_format import BRODEN_FOLDER, BRODEN_URL
 

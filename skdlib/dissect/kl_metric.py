@@ -33,9 +33,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ..losses import pairwise_cosine
+from ..progress import tqdm
 
 __all__ = [
     "kl_to_targets",

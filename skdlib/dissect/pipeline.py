@@ -30,10 +30,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD, normalise_uint8
 from ..hooks import capture, resolve_modules
+from ..progress import tqdm
 from ..runtime import cpu_threads, eval_mode, resolve_device
 from .broden import BrodenDataset, collate_broden
 from .label_sets import label_sets

@@ -44,11 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from ..checkpoint import atomic_write_text, csv_text
 from ..config import ConfigError, JsonConfig
 from ..embedding import EmbeddingConfig
+from ..progress import tqdm
 from ..runtime import resolve_device
 from .cifar import DATASETS, load_split, make_loader
 from .config import DistillConfig

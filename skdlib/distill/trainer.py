@@ -27,12 +27,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .. import __version__
 from ..checkpoint import atomic_save, atomic_write_text, csv_text, load_checkpoint
 from ..embedding import NeuronEmbedding
 from ..hooks import capture, layer_channels
+from ..progress import tqdm
 from ..runtime import resolve_device
 from ..schedule import epoch_seed
 from .baselines import kd_loss

@@ -25,12 +25,12 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .. import __version__
 from ..checkpoint import atomic_save, load_checkpoint
 from ..hooks import capture, layer_channels, resolve_modules
 from ..losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
+from ..progress import tqdm
 from ..runtime import frozen, resolve_device
 from ..schedule import epoch_seed
 from .artifact import NeuronEmbedding

@@ -25,10 +25,10 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from ..checkpoint import atomic_save, load_artifact
 from ..data import CONCEPTS, SyntheticConceptImages
+from ..progress import tqdm
 from ..runtime import resolve_device
 from .outputs import OutputFolder
 from .profiles import Profile

@@ -15,8 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
+from ..progress import tqdm
 from .outputs import OutputFolder, project_root
 from .profiles import PROFILES
 
