@@ -15,7 +15,7 @@ like a step of the tutorial:
 
 from .network import load_torchvision_model, studied_network
 from .notebooks import NotebookFailed, execute_notebooks, notebook_paths, write_summary
-from .outputs import MissingInputError, OutputFolder, project_root
+from .outputs import MissingInputError, OutputFolder, project_root, shown_path
 from .profiles import PROFILES, Profile, default_profile, get_profile
 from .steps import (
     broden,
@@ -43,6 +43,7 @@ __all__ = [
     "load_torchvision_model",
     "notebook_paths",
     "project_root",
+    "shown_path",
     "studied_network",
     "train_embedding",
     "write_summary",

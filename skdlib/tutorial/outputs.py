@@ -13,9 +13,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import atomic_write_text
+from matplotlib.figure import Figure
 
-__all__ = ["OutputFolder", "MissingInputError", "project_root"]
+from ..checkpoint import atomic_write_text
+from ..viz.figures import save_figure
+
+__all__ = ["OutputFolder", "MissingInputError", "project_root", "shown_path"]
 
 
 def project_root(start: str | os.PathLike | None = None) -> Path:
@@ -31,6 +34,22 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
         if (folder / "notebooks").is_dir() and (folder / "skdlib").is_dir():
             return folder
     return here
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` as a notebook should print it: relative to the :func:`project_root` when it lies
+    inside it (``runs/quick/figures/x.png``), else unchanged. Saved notebooks then carry no
+    folder names of the machine that ran them.
+
+    Example:
+        >>> shown_path(project_root() / "runs" / "quick")
+        'runs/quick'
+    """
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 class MissingInputError(FileNotFoundError):
@@ -54,6 +73,9 @@ class OutputFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "figures").mkdir(exist_ok=True)
 
+    def __str__(self) -> str:
+        return shown_path(self.root)
+
     def path(self, name: str) -> Path:
         """Path of a file in the output folder (it need not exist)."""
         return self.root / name
@@ -61,6 +83,14 @@ class OutputFolder:
     def figure(self, name: str) -> Path:
         """Path for a figure, ``figures/<name>.png``."""
         return self.root / "figures" / f"{name}.png"
+
+    def save_figure(self, fig: Figure, name: str, dpi: int = 110) -> None:
+        """Save ``fig`` as :meth:`figure` ``(name)`` and say where, relative to the project.
+
+        Returns nothing, so a notebook cell ending with it prints one line, not a path object.
+        """
+        path = save_figure(fig, self.figure(name), dpi=dpi)
+        print(f"figure saved: {shown_path(path)}")
 
     def require(self, name: str, made_by: str) -> Path:
         """Path of an input that must exist; otherwise say which notebook to run first.

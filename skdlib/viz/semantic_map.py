@@ -54,9 +54,10 @@ def plot_semantic_map(
     Args:
         coords: ``(C, 2)``.
         labels: one label per neuron (e.g. its best concept, or its concept category); the most
-            frequent ``max_legend`` get their own colour and legend entry, the rest are grey.
+            frequent ``max_legend`` get their own colour and legend entry, the rest are grey. The
+            legend stands to the right of the axes, so it covers no point.
     """
-    fig, ax = plt.subplots(figsize=(6.5, 5.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8.0, 5.5), layout="constrained")
     if labels is None:
         ax.scatter(coords[:, 0], coords[:, 1], s=12)
     else:
@@ -70,7 +71,14 @@ def plot_semantic_map(
         for j, name in enumerate(common):
             idx = [i for i, lab in enumerate(labels) if lab == name]
             ax.scatter(coords[idx, 0], coords[idx, 1], s=14, color=cmap(j % 20), label=name)
-        ax.legend(fontsize=7, loc="best", markerscale=1.5)
+        # beside the axes, never over the points
+        ax.legend(
+            fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0,
+            markerscale=1.5,
+        )
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -42,3 +42,25 @@ def test_project_root_found_from_inside_notebooks(tmp_path, monkeypatch):
     assert OutputFolder("smoke").root == tmp_path / "runs" / "smoke"
     monkeypatch.setenv("SKD_ROOT", str(tmp_path / "elsewhere"))
     assert project_root() == tmp_path / "elsewhere"
+
+
+def test_paths_are_shown_relative_to_the_project(tmp_path, monkeypatch):
+    from skdlib.tutorial import shown_path
+
+    monkeypatch.setenv("SKD_ROOT", str(tmp_path))
+    out = OutputFolder("quick")
+    assert str(out) == "runs/quick"
+    assert shown_path(tmp_path / "data" / "broden") == "data/broden"
+    assert shown_path("/elsewhere/x.png") == "/elsewhere/x.png"  # outside: unchanged
+
+
+def test_save_figure_writes_the_png_and_prints_a_relative_path(tmp_path, monkeypatch, capsys):
+    from matplotlib.figure import Figure
+
+    monkeypatch.setenv("SKD_ROOT", str(tmp_path))
+    out = OutputFolder("smoke")
+    fig = Figure()
+    fig.subplots().plot([0, 1])
+    assert out.save_figure(fig, "f") is None  # a cell ending with it shows no path object
+    assert out.figure("f").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert capsys.readouterr().out == "figure saved: runs/smoke/figures/f.png\n"

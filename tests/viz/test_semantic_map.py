@@ -32,3 +32,25 @@ def test_plot_semantic_map_groups_rare_labels_as_other(toy):
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["other", "a", "b"]
     plt.close(fig)
+
+
+def test_the_legend_covers_no_point():
+    """The legend's box, once drawn, lies outside the axes (no scatter point can be under it)."""
+    coords = np.random.default_rng(2).normal(size=(40, 2))
+    labels = [f"concept{i % 12}" for i in range(40)]
+    fig = plot_semantic_map(coords, labels=labels)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legend_box = ax.get_legend().get_window_extent(renderer)
+    axes_box = ax.get_window_extent(renderer)
+    assert legend_box.x0 >= axes_box.x1  # entirely to the right of the plotting area
+    points = ax.transData.transform(coords)
+    inside = (
+        (points[:, 0] >= legend_box.x0)
+        & (points[:, 0] <= legend_box.x1)
+        & (points[:, 1] >= legend_box.y0)
+        & (points[:, 1] <= legend_box.y1)
+    )
+    assert not inside.any()
+    plt.close(fig)
