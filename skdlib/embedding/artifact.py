@@ -130,6 +130,30 @@ class NeuronEmbedding:
         self._check_unit(layer, unit)
         return self._neighbours(layer, self._layer(layer)[unit], k, {unit})
 
+    def nearest_to(
+        self, layer: str, vector: torch.Tensor | np.ndarray, k: int = 3, exclude=()
+    ) -> list[tuple[int, float]]:
+        """The ``k`` neurons of ``layer`` whose vectors are closest (by cosine) to ``vector``.
+
+        Args:
+            vector: ``(K,)`` a direction in the layer's semantic space, e.g. the mean vector of
+                the units that share a concept.
+            exclude: units left out of the answer.
+
+        Returns:
+            ``[(unit_index, cosine), ...]`` sorted by decreasing cosine.
+
+        Example:
+            >>> emb = NeuronEmbedding({"l": torch.tensor([[1.0, 0], [0.9, 0.1], [0, 1]])})
+            >>> [u for u, _ in emb.nearest_to("l", torch.tensor([0.0, 1.0]), k=2)]
+            [2, 1]
+        """
+        query = np.asarray(vector, dtype=np.float64).reshape(-1)
+        width = self._layer(layer).shape[1]
+        if query.shape != (width,):
+            raise ValueError(f"layer {layer!r} has {width}-dim vectors, got {query.shape[0]}")
+        return self._neighbours(layer, query, k, set(exclude))
+
     def additive(self, layer: str, a: int, b: int, k: int = 1) -> list[tuple[int, float]]:
         """Additive relation (paper Fig. 3): neurons nearest to ``s_a + s_b``, other than a and b.
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ..embedding import NeuronEmbedding
 from .activations import top_images
 
-__all__ = ["light_mask", "plot_neighbours", "plot_additive", "save_figure"]
+__all__ = ["light_mask", "unit_range", "plot_neighbours", "plot_additive", "save_figure"]
 
 
 def light_mask(
@@ -51,8 +51,20 @@ def light_mask(
     return image.astype(np.float32) / 255 * (floor + (1 - floor) * weight)
 
 
-def _unit_range(maps: torch.Tensor, unit: int, quantile: float = 0.9) -> tuple[float, float]:
-    """Display range of a unit: from its ``quantile`` over the shown maps to its maximum."""
+def unit_range(maps: torch.Tensor, unit: int, quantile: float = 0.9) -> tuple[float, float]:
+    """Display range of a unit: from its ``quantile`` over the shown maps to its maximum.
+
+    Args:
+        maps: ``(N, C, h, w)`` activations of one layer on the shown images.
+
+    Returns:
+        ``(low, high)``: the unit is dimmed below ``low`` and at full light at ``high``.
+
+    Example:
+        >>> maps = torch.arange(8.0).reshape(1, 2, 2, 2)
+        >>> unit_range(maps, 1, quantile=0.5)
+        (5.5, 7.0)
+    """
     values = maps[:, unit].reshape(-1).float()
     return float(torch.quantile(values, quantile)), float(values.max())
 
@@ -101,7 +113,7 @@ def plot_neighbours(
         for r, img in enumerate(top_images(maps, unit, n_images)):
             row = axes[block * n_images + r]
             for col, (u, cos) in enumerate(shown):
-                low, high = _unit_range(maps, u)
+                low, high = unit_range(maps, u)
                 row[col].imshow(light_mask(images[img], maps[img, u], low, high))
                 label = f"unit {u}" if cos is None else f"unit {u}  cos {cos:.2f}"
                 if concept_names and u in concept_names:
@@ -149,7 +161,7 @@ def plot_additive(
     for col, u in enumerate((a, b, c)):
         if concept_names and u in concept_names:
             titles[col] += f"\n{concept_names[u]}"
-        low, high = _unit_range(maps, u)
+        low, high = unit_range(maps, u)
         for r, img in enumerate(picks):
             axes[r, col].imshow(light_mask(images[img], maps[img, u], low, high))
         axes[0, col].set_title(titles[col], fontsize=8)

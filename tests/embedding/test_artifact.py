@@ -91,3 +91,21 @@ def test_queries_reject_bad_layer_and_unit():
         emb.nearest("x", 0)
     with pytest.raises(IndexError, match="units 0..3"):
         emb.additive("l", 0, 4)
+
+
+def test_nearest_to_a_direction_matches_an_explicit_cosine_loop():
+
+    g = torch.Generator().manual_seed(5)
+    vectors = torch.randn(7, 3, generator=g)
+    emb = NeuronEmbedding({"l": vectors})
+    query = [0.3, -1.0, 2.0]
+    cosines = []
+    for row in vectors.double().tolist():
+        dot = sum(a * b for a, b in zip(row, query, strict=True))
+        cosines.append(dot / math.sqrt(sum(a * a for a in row) * sum(b * b for b in query)))
+    want = sorted(range(7), key=lambda u: -cosines[u])
+    got = emb.nearest_to("l", torch.tensor(query, dtype=torch.float64), k=3, exclude={want[0]})
+    assert [u for u, _ in got] == want[1:4]
+    assert [c for _, c in got] == pytest.approx([cosines[u] for u in want[1:4]], abs=1e-9)
+    with pytest.raises(ValueError, match="layer 'l' has 3-dim vectors, got 2"):
+        emb.nearest_to("l", torch.zeros(2))
