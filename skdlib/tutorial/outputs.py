@@ -45,9 +45,9 @@ def shown_path(path: str | os.PathLike) -> str:
         >>> shown_path(project_root() / "runs" / "quick")
         'runs/quick'
     """
-    path = Path(path)
+    path = Path(os.path.abspath(path))  # absolute, with symbolic links kept as they are named
     try:
-        return path.resolve().relative_to(project_root().resolve()).as_posix()
+        return path.relative_to(os.path.abspath(project_root())).as_posix()
     except ValueError:
         return str(path)
 

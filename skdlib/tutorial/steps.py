@@ -9,6 +9,7 @@ and ``smoke`` they build the offline stand-ins, once, and reuse them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -79,13 +80,15 @@ def distillation_config(profile: Profile, out: OutputFolder) -> dict:
 
     One teacher/student pair, the profile's methods, one trial; CIFAR-100 under the CRD protocol
     in ``paper``, the generated stand-in otherwise. Results go to ``out.path("distillation")``.
+    Its folders are given relative to the working directory (``../runs/quick/distillation`` from
+    ``notebooks/``), so the job, as a notebook shows it, names no folder of the machine it ran on.
     """
     synthetic = profile.cifar == "synthetic"
     return {
         "name": "Static distillation" + (" on the synthetic stand-in" if synthetic else ""),
-        "out": str(out.path("distillation")),
+        "out": os.path.relpath(out.path("distillation")),
         "data": "synthetic" if synthetic else "cifar100",
-        "data_root": str(data_dir()),
+        "data_root": os.path.relpath(data_dir()),
         "train_per_class": profile.cifar_per_class if synthetic else None,
         "test_per_class": max(1, profile.cifar_per_class // 2) if synthetic else None,
         "pairs": [[profile.teacher, profile.student]],

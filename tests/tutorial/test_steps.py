@@ -1,6 +1,7 @@
 """skdlib.tutorial.steps: what each notebook works on, per profile."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,7 +35,9 @@ def test_distillation_config_is_a_valid_table1_job(name, root):
     p = get_profile(name)
     cfg = Table1Config.from_dict(distillation_config(p, OutputFolder(name)))
     assert cfg.pairs == [(p.teacher, p.student)] and cfg.methods == list(p.methods)
-    assert cfg.out == str(root / "runs" / name / "distillation") and cfg.trials == 1
+    assert Path(cfg.out).resolve() == root.resolve() / "runs" / name / "distillation"
+    assert not Path(cfg.out).is_absolute() and cfg.trials == 1
+    assert Path(cfg.data_root).resolve() == root.resolve() / "data"
     assert cfg.data == ("cifar100" if p.cifar == "real" else "synthetic")
     assert cfg.student_config("skd", 0).epochs == p.student_epochs
 
