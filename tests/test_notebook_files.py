@@ -1,6 +1,7 @@
 """The tutorial notebooks as files: committed clean, thin, parameterised; `paper` fails fast."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -83,3 +84,19 @@ def test_paper_profile_offline_fails_fast_naming_file_url_and_place(tmp_path, mo
     assert len(failed) == 1 and "check_paper_inputs" in source(cells[failed[0]])
     assert all(c["execution_count"] is None for c in cells[failed[0] + 1 :])
     assert not (tmp_path / "runs" / "paper" / "network.pt").exists()
+
+
+#: C0 control characters other than tab and newline, and DEL: e.g. "\b" from "\bar P" written in
+#: a non-raw string, which renders the formula broken.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_control_characters_in_any_cell(path):
+    for cell in json.loads(path.read_text())["cells"]:
+        text = source(cell)
+        hit = CONTROL.search(text)
+        assert hit is None, (
+            f"{path.name}: control character {hit.group()!r} in {cell['cell_type']} cell "
+            f"{cell.get('id')}: ...{text[max(0, hit.start() - 30) : hit.end() + 10]!r}"
+        )

@@ -2,6 +2,10 @@
 summarises.
 """
 
+import json
+import re
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -61,3 +65,78 @@ def test_first_failure_stops_the_run_and_names_the_notebook(project):
 def test_unknown_profile_is_refused(project):
     with pytest.raises(ValueError, match="profile must be one of"):
         execute_notebooks("fast", [project / "x.ipynb"], progress=False)
+
+
+# -- what a reader of the executed smoke notebooks sees --------------------------------------------
+DATA_URI = re.compile(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+")
+#: an absolute POSIX path: "/" + name + "/" after a quote, space, bracket or the start
+ABSOLUTE = re.compile(r"(?:^|[\s'\"(=\[])(/[A-Za-z0-9_.-]+/[^\s'\"]*)")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: a tqdm meter that stopped at zero: "0%|" or " 0/16 ["
+UNFINISHED_BAR = re.compile(r"(?<![\d.])0%\||\| 0/\d+ \[")
+
+
+def output_texts(path: Path) -> list[tuple[str, str]]:
+    """``(cell id, text)`` of every text an executed notebook shows (data URIs removed)."""
+    texts = []
+    for cell in json.loads(path.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            if output["output_type"] == "stream":
+                texts.append((cell["id"], "".join(output["text"])))
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/"):
+                    value = "".join(value) if isinstance(value, list) else value
+                    texts.append((cell["id"], DATA_URI.sub("data:…", value)))
+            if output["output_type"] == "error":
+                texts.append((cell["id"], "\n".join(output["traceback"])))
+    return texts
+
+
+def executed(smoke_run: Path) -> list[Path]:
+    paths = sorted((smoke_run / "runs" / "smoke" / "notebooks").glob("*.ipynb"))
+    assert [p.name[:2] for p in paths] == ["01", "02", "03", "04", "05", "06"]
+    return paths
+
+
+def test_executed_notebooks_name_no_folder_of_the_machine(smoke_run):
+    for path in executed(smoke_run):
+        for cell, text in output_texts(path):
+            assert str(smoke_run) not in text and "PosixPath(" not in text, (path.name, cell, text)
+            hit = ABSOLUTE.search(text)
+            assert hit is None, f"{path.name} cell {cell} shows an absolute path: {hit.group(1)}"
+
+
+def test_executed_notebooks_show_finished_bars_and_no_control_characters(smoke_run):
+    bars = 0
+    for path in executed(smoke_run):
+        for cell, text in output_texts(path):
+            assert not UNFINISHED_BAR.search(text), f"{path.name} cell {cell}: {text[:120]!r}"
+            assert not CONTROL.search(text), f"{path.name} cell {cell}: {text[:120]!r}"
+            bars += "100%|" in text
+    assert bars >= 3  # the embedding, dissection and distillation loops show where they ended
+
+
+def test_executed_explorer_keeps_its_last_view(smoke_run):
+    """The saved notebook shows the explorer without a kernel: a static HTML view in its
+    output, and the widget state holding the view the code cells left it in."""
+    path = smoke_run / "runs" / "smoke" / "notebooks" / "06_neuron_explorer.ipynb"
+    nb = json.loads(path.read_text())
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    shown = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(shown) == 1 and "skd-explorer" in "".join(shown[0]["data"]["text/html"])
+    pictures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert pictures == []  # no still copy of a figure under the live explorer
+    described = next(
+        "".join(o["text"]) for o in outputs if "nearest: neuron" in "".join(o.get("text", ""))
+    )
+    title = described.splitlines()[0]  # e.g. "layer4 · neuron 74"
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    views = [
+        m["state"]["value"]
+        for m in state.values()
+        if m["model_name"] == "HTMLModel" and "skd-explorer" in m["state"].get("value", "")
+    ]
+    assert len(views) == 1 and f"<b>{title}</b>" in views[0]
+    assert "neurons near" in views[0]  # the code cell searched a concept
+    figure = smoke_run / "runs" / "smoke" / "figures" / "06_explorer.png"
+    assert figure.read_bytes()[:4] == b"\x89PNG"
