@@ -1,4 +1,5 @@
-"""Search neurons by concept: which neurons *see* a concept, and which are *near* it.
+"""Search neurons by concept: which neurons *see* a concept, and which are *near* it (see
+docs/method.md §2.3).
 
 Network Dissection gives each neuron a best concept (the Broden concept its activation masks
 overlap most, by IoU). That answers "which neurons see *dog*?": the units whose best concept is

@@ -29,7 +29,7 @@ from .figures import light_mask, unit_range
 __all__ = ["Panel", "MaskPanels", "section", "PANEL_PX"]
 
 #: Width of one panel on the page, in CSS pixels.
-PANEL_PX = 136
+PANEL_PX = 152
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _figure_html(panel: Panel) -> str:
         f'<figure style="margin:0 6px 6px 0;width:{PANEL_PX}px">'
         f'<img src="{panel.uri}" alt="{html.escape(panel.layer)} unit {panel.unit}, '
         f'image {panel.image}" style="width:{PANEL_PX}px;height:auto;display:block">'
-        f'<figcaption style="font-size:12px;line-height:1.25">{lines}</figcaption></figure>'
+        f'<figcaption style="font-size:11px;line-height:1.25">{lines}</figcaption></figure>'
     )
 
 
