@@ -27,16 +27,13 @@ import functools
 import json
 import os
 import platform
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from lite_tally import lite_label_area, lite_style_tally
 from studied_network import resnet18
-from timing import interleaved
+from timing import competing_load, interleaved
 from torch.utils.data import DataLoader
 
 from skdlib.data import IMAGENET_MEAN, IMAGENET_STD, make_synthetic_broden, normalise_uint8
@@ -50,14 +47,6 @@ from skdlib.dissect import (
 )
 from skdlib.hooks import capture
 from skdlib.runtime import cpu_threads
-
-LOAD = (
-    "import torch, time\n"
-    "torch.set_num_threads(1)\n"
-    "a = torch.randn(512, 512)\n"
-    "while True:\n"
-    "    a = torch.tanh(a @ a)\n"
-)
 
 
 def features(model, layers, ds, batch_size):
@@ -186,14 +175,8 @@ def main() -> None:
         "quiet": measure(*common),
     }
     if not args.no_load:
-        loads = [subprocess.Popen([sys.executable, "-c", LOAD]) for _ in range(args.load_processes)]
-        try:
-            time.sleep(1.0)
+        with competing_load(args.load_processes):
             report["competing_load"] = measure(*common)
-        finally:
-            for load in loads:
-                load.kill()
-                load.wait()
     print(
         f"machine: {report['machine']}, torch {torch.__version__}, {report['threads']} threads, "
         f"load average before {report['load_average_1min_before']:.1f}; ResNet18 "

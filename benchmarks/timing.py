@@ -3,8 +3,33 @@
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
+
+#: One competing process: 512x512 matrix products on one thread, forever.
+LOAD = (
+    "import torch, time\n"
+    "torch.set_num_threads(1)\n"
+    "a = torch.randn(512, 512)\n"
+    "while True:\n"
+    "    a = torch.tanh(a @ a)\n"
+)
+
+
+@contextmanager
+def competing_load(processes: int = 1):
+    """Run ``processes`` one-thread matmul processes beside the block (started 1 s before it)."""
+    loads = [subprocess.Popen([sys.executable, "-c", LOAD]) for _ in range(processes)]
+    try:
+        time.sleep(1.0)
+        yield
+    finally:
+        for load in loads:
+            load.kill()
+            load.wait()
 
 
 def interleaved(
