@@ -10,8 +10,9 @@ and :meth:`NeuronExplorer.figure` draws it as a matplotlib figure for saving::
     explorer.unit.value = 17          # or drive it from code
     explorer.concept.value = "dog (object)"
 
-Displayed, the explorer carries its view as static HTML too, so a saved notebook shows it where
-no kernel runs; the saved widget state holds the last view.
+Displayed, the explorer also carries its view as static HTML, so a saved notebook shows it where
+neither kernel nor widgets run (that copy is the view at display time; the widget state saved
+with the notebook holds the last view).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class NeuronExplorer:
 
     Attributes:
         layer, unit, k, partner, concept: the controls (Dropdown, BoundedIntText, IntSlider,
-            BoundedIntText, Combobox); ``partner`` is b in the additive query ``a + b → c``.
+            BoundedIntText, Combobox); ``partner`` is b in the additive query ``a + b → c``;
+            ``clear`` (a Button) ends the concept search.
         state: dict describing the current view (layer, unit, neighbours, concept, additive,
             search, error).
         view: the HTML widget that shows the view.
@@ -87,6 +89,12 @@ class NeuronExplorer:
         self.emb, self.images, self.maps = emb, images, maps
         if hasattr(concepts, "best_concepts"):  # a DissectionResult
             concepts = concept_table(concepts)
+        for layer, rows in (concepts or {}).items():
+            if layer in emb.vectors and len(rows) != len(emb.vectors[layer]):
+                raise ValueError(
+                    f"layer {layer!r}: concepts are given for {len(rows)} units, the embedding "
+                    f"has {len(emb.vectors[layer])} (was the dissection made on another model?)"
+                )
         self.concepts: ConceptTable = concepts or {}
         self.panels = MaskPanels(images, maps)
         self.renders = 0
@@ -112,14 +120,16 @@ class NeuronExplorer:
             ensure_option=True,
             style=wide,
         )
-        self.concept.disabled = not self.concepts
+        self.clear = w.Button(description="clear", tooltip="end the concept search")
+        self.clear.on_click(lambda _: setattr(self.concept, "value", ""))
+        self.concept.disabled = self.clear.disabled = not self.concepts
         self.view = w.HTML()
         for control in (self.layer, self.unit, self.k, self.partner, self.concept):
             control.observe(self._on_change, names="value")
         self.widget = w.VBox(
             [
                 w.HBox([self.layer, self.unit, self.k]),
-                w.HBox([self.partner, self.concept]),
+                w.HBox([self.partner, self.concept, self.clear]),
                 self.view,
             ]
         )
@@ -148,16 +158,22 @@ class NeuronExplorer:
             self._redraw()
 
     def _on_change(self, change) -> None:
-        if self._holding:  # part of a larger change: one redraw comes at its end
-            return
-        with self.hold():
-            if change["owner"] is self.layer:
-                # every bound and value fits the new layer before anything is drawn
-                top = self._width() - 1
-                for control in (self.unit, self.partner):
-                    if top < control.max:
-                        control.value = min(control.value, top)
-                    control.max = top
+        if change["owner"] is self.layer:
+            self._fit_bounds()  # also inside hold(): later values must meet the new bounds
+        if not self._holding:  # otherwise part of a larger change: one redraw at its end
+            self._redraw()
+
+    def _fit_bounds(self) -> None:
+        """Every neuron control within the current layer's units, with no redraw in between."""
+        outer, self._holding = self._holding, True
+        try:
+            top = self._width() - 1
+            for control in (self.unit, self.partner):
+                if top < control.max:
+                    control.value = min(control.value, top)
+                control.max = top
+        finally:
+            self._holding = outer
 
     def _redraw(self) -> None:
         try:

@@ -91,6 +91,22 @@ def test_changing_layer_clamps_every_bound_before_one_redraw(explorer):
     assert ex.unit.max == 8 and ex.state["unit"] == 1 and ex.state["layer"] == "big"
 
 
+def test_a_layer_change_inside_hold_fits_the_bounds_too(explorer):
+    ex, emb = explorer
+    ex.unit.value, ex.partner.value = 8, 6
+    before = ex.renders
+    with ex.hold():
+        ex.layer.value = "small"
+        assert (ex.unit.max, ex.unit.value, ex.partner.value) == (4, 4, 4)
+        ex.partner.value = 2
+    assert ex.renders == before + 1 and ex.state["error"] is None
+    assert ex.state["additive"]["b"] == 2 and ex.state["neighbours"] == emb.nearest("small", 4, k=2)
+    with ex.hold():  # growing, then a value only the new layer allows
+        ex.layer.value = "big"
+        ex.unit.value = 7
+    assert ex.unit.value == 7 and ex.state["unit"] == 7 and ex.state["layer"] == "big"
+
+
 def test_partner_equal_to_unit_is_said_not_replaced(explorer):
     ex, _ = explorer
     ex.partner.value = 0
@@ -142,6 +158,9 @@ def test_concept_search_in_a_layer_without_that_concept_says_where_it_is(explore
     assert "no neuron of small has &#x27;concept2&#x27;" in ex.view.value  # escaped in HTML
     ex.concept.value = "no such thing"
     assert "no concept named 'no such thing'" in ex.describe()
+    ex.clear.click()  # the button ends the search (the box cannot be emptied into the kernel)
+    assert ex.concept.value == "" and ex.state["search"] is None
+    assert "concept" not in ex.describe().splitlines()[-1]
 
 
 def test_display_carries_a_static_view_and_draws_no_pyplot_figure(explorer):
@@ -161,6 +180,19 @@ def test_k_beyond_the_slider_is_clamped():
     emb = NeuronEmbedding({"l": torch.randn(12, 3)})
     ex = NeuronExplorer(emb, np.zeros((2, 8, 8, 3), np.uint8), {"l": torch.rand(2, 12, 2, 2)}, k=20)
     assert ex.k.value == 8 and len(ex.state["neighbours"]) == 8
+
+
+def test_concepts_for_another_model_are_a_clear_error():
+    emb = NeuronEmbedding({"l": torch.randn(5, 4)})
+    with pytest.raises(
+        ValueError, match="layer 'l': concepts are given for 3 units, the embedding"
+    ):
+        NeuronExplorer(
+            emb,
+            np.zeros((2, 8, 8, 3), np.uint8),
+            {"l": torch.rand(2, 5, 2, 2)},
+            concepts={"l": [("red", 0.1)] * 3},
+        )
 
 
 def test_mismatched_maps_are_a_clear_error():
