@@ -4,8 +4,9 @@
 nbclient) keeps that bar's plain-text form as it was when the bar was *first displayed*, so every
 finished loop reads ``0%| | 0/16``. The bar here is ``tqdm.auto``'s, except that in a kernel it is
 displayed with a display id and re-published when it closes, so the saved text is its final state
-(``100%|██████████| 16/16 [00:03<00:00, ...]``, or where it stopped). Outside a kernel it is
-``tqdm.auto``'s terminal bar unchanged.
+(``100%|██████████| 16/16 [00:03<00:00, ...]``, or where it stopped); a finished ``leave=False`` bar
+is replaced by nothing, as it vanishes on screen. Outside a kernel it is ``tqdm.auto``'s terminal
+bar unchanged.
 
 Use it as tqdm::
 
@@ -32,6 +33,9 @@ if issubclass(_auto_tqdm, _notebook_tqdm):  # in a kernel with ipywidgets
             from IPython.display import display
 
             self._handle = None
+            if kwargs.get("delay", 0) > 0:  # shown later by tqdm itself: its own behaviour
+                super().__init__(*args, **kwargs)
+                return
             show = kwargs.pop("display", True)
             super().__init__(*args, display=False, **kwargs)
             if not self.disable and show:
@@ -39,12 +43,17 @@ if issubclass(_auto_tqdm, _notebook_tqdm):  # in a kernel with ipywidgets
                 self.displayed = True
 
         def close(self) -> None:
-            """Close the bar, then re-publish it so its saved text shows where it ended."""
+            """Close the bar, then re-publish it so its saved text shows where it ended; a
+            finished ``leave=False`` bar is replaced by nothing, as it vanishes on screen."""
             if self.disable:
                 return
+            stopped_early = bool(self.total and self.n < self.total)
             super().close()
             if self._handle is not None:
-                self._handle.update(self.container)
+                if self.leave or stopped_early:
+                    self._handle.update(self.container)
+                else:
+                    self._handle.update({"text/plain": ""}, raw=True)
                 self._handle = None
 
 else:

@@ -30,5 +30,21 @@ def test_saved_text_is_where_each_bar_ended():
     assert len(texts) == 3, texts  # the disabled bar shows nothing
     done, inner, stopped = texts
     assert done.startswith("done: 100%") and "16/16" in done and "0/16" not in done
-    assert inner.startswith("inner: 100%") and "5/5" in inner
+    assert inner == ""  # a finished leave=False bar vanishes, in the saved copy too
     assert stopped.startswith("stopped:  30%") and "3/10" in stopped
+
+
+def test_a_bar_left_unfinished_stays_even_with_leave_false():
+    (text,) = run(
+        "from skdlib.progress import tqdm\n"
+        "bar = tqdm(total=8, desc='inner', leave=False)\nbar.update(5)\nbar.close()\n"
+    )
+    assert text.startswith("inner:  62%") and "5/8" in text
+
+
+def test_a_delayed_bar_is_tqdms_own():
+    texts = run(
+        "from skdlib.progress import tqdm\n"
+        "for _ in tqdm(range(3), desc='late', delay=60):\n    pass\n"
+    )
+    assert texts == []  # finished before its delay: never shown, as with tqdm.auto
