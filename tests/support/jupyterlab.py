@@ -42,6 +42,7 @@ def jupyterlab(root: Path, env: dict[str, str], log: Path):
         **os.environ,
         **env,
         "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),  # no user kernels or extensions leak in
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),

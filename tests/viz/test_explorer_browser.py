@@ -83,17 +83,29 @@ class Page:
 
         Select(self.control(label)).select_by_value(value)
 
-    def change(self, action, expect: str, timings: dict, name: str) -> str:
-        """Do ``action``; wait until the header shows ``expect``; time it; return the header."""
+    def change(self, action, expect: str, timings: dict, name: str, pictures=True) -> str:
+        """Do ``action``; wait until the header shows ``expect`` (and, with ``pictures``, other
+        pictures); time it; return the header."""
         before = self.pictures()
         start = time.perf_counter()
         action()
         header = wait_for(
             lambda: (h := self.header()) and re.search(expect, h) and h, 30, f"header ~ {expect}"
         )
-        wait_for(lambda: self.pictures() != before, 10, f"new pictures after {name}")
+        if pictures:
+            wait_for(lambda: self.pictures() != before, 10, f"new pictures after {name}")
         timings[name] = round(time.perf_counter() - start, 3)
         return header
+
+
+def kernel_status(driver, by) -> str:
+    """The notebook's kernel status as its toolbar shows it ("idle", "busy", ...)."""
+    indicator = driver.find_element(by.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator")
+    return indicator.get_attribute("data-status") or ""
+
+
+def notebook_text(driver, by) -> str:
+    return driver.find_element(by.CSS_SELECTOR, ".jp-Notebook").text
 
 
 def run_all(driver, by) -> None:
@@ -171,23 +183,30 @@ def test_explorer_in_jupyterlab(request, tmp_path):
         wait_for(
             lambda: driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell"), 60, "cells"
         )
+        wait_for(lambda: kernel_status(driver, By) == "idle", 60, "the kernel to be idle")
         run_all(driver, By)
-        wait_for(
-            lambda: (
-                f"figure saved: runs/{profile}/figures/06_explorer.png"
-                in driver.find_element(By.CSS_SELECTOR, ".jp-Notebook").text
-            ),
-            300,
-            "all cells to run",
-        )
+        done = f"figure saved: runs/{profile}/figures/06_explorer.png"
+        try:
+            wait_for(lambda: done in notebook_text(driver, By), 300, "all cells to run", poll=0.5)
+        except AssertionError as exc:
+            shot = tmp_path / "run_all_failed.png"
+            driver.save_screenshot(str(shot))
+            raise AssertionError(
+                f"{exc}; kernel {kernel_status(driver, By)!r}; screenshot {shot}; the notebook "
+                f"ends with: {notebook_text(driver, By)[-1500:]}"
+            ) from None
         page = Page(driver)
         driver.execute_script("arguments[0].scrollIntoView()", page.root())
         start = page.header()
         assert start.startswith("layer4 · neuron ")  # where the code cell left it
 
-        # the neuron, typed
+        # the neuron, typed (one the code cell did not leave it at)
+        first = "6" if start.startswith("layer4 · neuron 5\n") else "5"
         page.change(
-            lambda: page.type_into("neuron a", "5"), r"^layer4 · neuron 5\n", timings, "neuron"
+            lambda: page.type_into("neuron a", first),
+            rf"^layer4 · neuron {first}\n",
+            timings,
+            "neuron",
         )
         # the freeze of a real session: neuron and partner beyond layer1's 64 units
         page.change(
@@ -242,22 +261,32 @@ def test_explorer_in_jupyterlab(request, tmp_path):
         current = page.control("concept").get_attribute("value")  # set by the code cell
         options = [o for o in options if o != current]
         assert options, "the concept box offers no other concept"
-        for concept in options[:5]:
+        for concept in options[:5]:  # the first with neurons in layer4
+            name = re.escape(concept)
             page.change(
                 lambda c=concept: page.type_into("concept", c),
-                rf"concept '{re.escape(concept)}'|concept search",
+                rf"concept '{name}'|concept search: .*'{name}'",
                 timings,
                 "concept",
+                pictures=False,  # a concept without neurons here adds no pictures
             )
-            if "neurons near" in page.root().text:
+            if f"neurons that see '{concept}'" in page.root().text:
                 break
-        assert "neurons near" in page.root().text, "no concept of the first five has units here"
-        assert f"neurons that see '{concept}'" in page.root().text
+        assert f"neurons that see '{concept}'" in page.root().text, "none of five has neurons"
+        assert f"neurons near '{concept}'" in page.root().text
 
         driver.set_window_size(1400, 3200)  # tall enough for the whole explorer in one picture
         driver.execute_script("arguments[0].scrollIntoView()", page.root())
         shot = tmp_path / "06_explorer_browser.png"
         page.root().screenshot(str(shot))
+
+        # the clear button ends the search
+        driver.set_window_size(1400, 1100)
+        button = next(
+            b for b in driver.find_elements(By.CSS_SELECTOR, "button") if b.text == "clear"
+        )
+        page.change(button.click, r"additive: [^\n]*$", timings, "clear")
+        assert "neurons that see" not in page.root().text
 
         assert errors_in_outputs(driver, By) == []
         assert console_errors(driver) == []
