@@ -228,9 +228,9 @@ class NeuronExplorer:
             "seeing": units_seeing(self.concepts, layer, concept),
             "near": units_near(self.emb, self.concepts, layer, concept, k=_SEARCH_K),
             "elsewhere": {
-                other: len(units_seeing(self.concepts, other, concept))
+                other: n
                 for other in self.concepts
-                if other != layer and units_seeing(self.concepts, other, concept)
+                if other != layer and (n := len(units_seeing(self.concepts, other, concept)))
             },
         }
 
