@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .activations import top_images
 from .figures import light_mask, unit_range
 
 __all__ = ["Panel", "MaskPanels", "section", "PANEL_PX"]
@@ -68,7 +69,7 @@ class MaskPanels:
         """Index of the image where ``unit`` fires most (largest spatial maximum)."""
         key = (layer, unit)
         if key not in self._top:
-            self._top[key] = int(self.maps[layer][:, unit].flatten(1).amax(1).argmax())
+            self._top[key] = top_images(self.maps[layer], unit, 1)[0]
         return self._top[key]
 
     def array(self, layer: str, unit: int, image: int) -> np.ndarray:
