@@ -9,7 +9,9 @@
 * :mod:`~skdlib.dissect.pipeline` — :func:`dissect`, the two passes over the data;
 * :mod:`~skdlib.dissect.result` — :class:`DissectionResult`: IoU, best concepts, files;
 * :mod:`~skdlib.dissect.kl_metric`, :mod:`~skdlib.dissect.kl_callback` — the KL between the
-  semantic vectors' structure and the IoU profiles' (paper §3.4, Fig. 4).
+  semantic vectors' structure and the IoU profiles' (paper §3.4, Fig. 4);
+* :mod:`~skdlib.dissect.concept_agreement` — do a neuron's nearest neighbours by vector share
+  its best concept? (nearest-neighbour agreement and kNN purity, each against chance).
 
 Example:
     >>> from skdlib.data import make_synthetic_broden, planted_concept_model
@@ -29,6 +31,7 @@ from .broden_format import (
     BrodenRecord,
     decode_segmentation,
 )
+from .concept_agreement import concept_structure, knn_concept_purity, nearest_concept_agreement
 from .download import download, download_and_extract, download_broden, extract_zip
 from .kl_callback import KLMetricCallback
 from .kl_metric import (
@@ -58,6 +61,9 @@ __all__ = [
     "BrodenLabel",
     "BrodenRecord",
     "DissectionResult",
+    "concept_structure",
+    "knn_concept_purity",
+    "nearest_concept_agreement",
     "IoUTally",
     "KLMetricCallback",
     "LabelSets",
