@@ -1,4 +1,4 @@
-"""Do semantic neighbours mean the same concept? Two counts over a layer, each with its chance level.
+"""Do semantic neighbours mean the same concept? Two counts over a layer, each against chance.
 
 Network Dissection names every neuron's best concept (:meth:`DissectionResult.best_concepts`).
 If the semantic vectors hold concept structure, a neuron's nearest neighbours by vector should
@@ -119,7 +119,6 @@ def knn_concept_purity(
     """
     if shuffles < 1:
         raise ValueError(f"shuffles must be >= 1, got {shuffles}")
-    c = int(vectors.shape[0])
     codes = _codes(vectors, labels)
     graph = _neighbours(vectors, k)
 

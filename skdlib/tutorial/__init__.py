@@ -6,6 +6,8 @@ like a step of the tutorial:
 
 * :mod:`~skdlib.tutorial.profiles` — ``smoke`` / ``quick`` / ``paper``: how big each step runs;
 * :mod:`~skdlib.tutorial.outputs` — :class:`OutputFolder`, ``runs/<profile>/``;
+* :mod:`~skdlib.tutorial.claims` — :class:`Claim`: the ordering a number is expected to show
+  against its baseline, and whether it did;
 * :mod:`~skdlib.tutorial.network` — :func:`studied_network`: ImageNet ResNet18, or one trained
   here on synthetic concepts;
 * :mod:`~skdlib.tutorial.steps` — the Broden, the display images, the distillation job, the
@@ -13,7 +15,8 @@ like a step of the tutorial:
 * :mod:`~skdlib.tutorial.notebooks` — :func:`execute_notebooks` (papermill) and its summary.
 """
 
-from .network import load_torchvision_model, studied_network
+from .claims import Claim
+from .network import load_torchvision_model, random_network, studied_network
 from .notebooks import NotebookFailed, execute_notebooks, notebook_paths, write_summary
 from .outputs import MissingInputError, OutputFolder, project_root, shown_path
 from .profiles import PROFILES, Profile, default_profile, get_profile
@@ -28,6 +31,7 @@ from .steps import (
 
 __all__ = [
     "PROFILES",
+    "Claim",
     "MissingInputError",
     "NotebookFailed",
     "OutputFolder",
@@ -43,6 +47,7 @@ __all__ = [
     "load_torchvision_model",
     "notebook_paths",
     "project_root",
+    "random_network",
     "shown_path",
     "studied_network",
     "train_embedding",

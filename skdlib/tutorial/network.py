@@ -40,6 +40,7 @@ __all__ = [
     "multilabel_scores",
     "load_or_train",
     "studied_network",
+    "random_network",
 ]
 
 #: Seed of the concept pre-training images; the generated Broden uses seed 0, so the network is
@@ -214,3 +215,20 @@ def studied_network(profile: Profile, out: OutputFolder, progress: bool = True) 
         },
     )
     return model.eval()
+
+
+def random_network(profile: Profile, seed: int = 0) -> nn.Module:
+    """The studied network's architecture with random weights (seeded), in eval mode.
+
+    Network Dissection's classic control: dissected under the same settings, a network that
+    learned nothing shows how many units pass the IoU rule by chance. It has the same outputs as
+    :func:`studied_network` (``len(CONCEPTS)`` for ``weights="concepts"``, 1000 otherwise).
+
+    Example:
+        >>> from skdlib.tutorial import get_profile
+        >>> random_network(get_profile("smoke")).fc.out_features
+        52
+    """
+    classes = len(CONCEPTS) if profile.weights == "concepts" else 1000
+    torch.manual_seed(seed)
+    return torchvision.models.resnet18(num_classes=classes).eval()

@@ -98,7 +98,28 @@ def write_summary(out: OutputFolder) -> Path:
             "them, a generated 100-class CIFAR stand-in. **These are not the paper's numbers.**",
             "",
         ]
-    for section, values in out.metrics().items():
+    metrics = out.metrics()
+    claims = metrics.pop("claims", {})
+    if claims:
+        held = sum(bool(c["held"]) for c in claims.values())
+        lines += [
+            "## expected orderings",
+            "",
+            f"{held} of {len(claims)} held. Each row: what the number was expected to show "
+            "against its baseline, and whether it did.",
+            "",
+            "| claim | expected | ours | baseline | ratio | outcome |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for key, c in claims.items():
+            ratio = c["ratio"] if isinstance(c["ratio"], str) else f"{c['ratio']:.3g}"
+            outcome = "held" if c["held"] else "**missed**"
+            lines.append(
+                f"| {key} | {c['expected']} | {c['value']:.4g} | {c['reference']:.4g} | {ratio} "
+                f"| {outcome} |"
+            )
+        lines.append("")
+    for section, values in metrics.items():
         lines += [f"## {section}", "", "| key | value |", "| --- | --- |"]
         lines += [f"| {k} | {_format(v)} |" for k, v in values.items()]
         lines.append("")

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from ..checkpoint import atomic_write_text
 from ..viz.figures import save_figure
+from .claims import Claim
 
 __all__ = ["OutputFolder", "MissingInputError", "project_root", "shown_path"]
 
@@ -123,3 +124,19 @@ class OutputFolder:
         data.setdefault(section, {}).update(values)
         atomic_write_text(self.metrics_path, json.dumps(data, indent=2, default=float))
         return data[section]
+
+    def claim(
+        self,
+        key: str,
+        expected: str,
+        value: float,
+        reference: float,
+        factor: float = 1.0,
+        relation: str = ">=",
+    ) -> None:
+        """Check that ``value`` is ``relation`` ``factor × reference``, record the outcome under
+        ``claims`` in ``metrics.json`` and print one line saying whether it held
+        (see :class:`~skdlib.tutorial.claims.Claim`)."""
+        claim = Claim(key, expected, float(value), float(reference), float(factor), relation)
+        self.record("claims", **{key: claim.as_record()})
+        print(claim.line())
