@@ -16,7 +16,15 @@ import matplotlib.pyplot as plt
 
 from .methods import get_method
 
-__all__ = ["PUBLISHED", "PAPER_ROWS", "pair_label", "render_table1", "plot_results"]
+__all__ = [
+    "PUBLISHED",
+    "PAPER_ROWS",
+    "pair_label",
+    "render_table1",
+    "seconds_per_epoch",
+    "compare_to_plain",
+    "plot_results",
+]
 
 #: Published top-1 (%) of the paper's Table 1 for the methods implemented here; ``"teacher"`` and
 #: ``"none"`` (the student trained alone) are the first two rows. KD, PKT, AT, SP and RKD are
@@ -73,24 +81,70 @@ def _row_label(row: str) -> str:
     return "Teacher" if row == "teacher" else get_method(row).label
 
 
-def _cell(values: Sequence[float], published: float | None) -> str:
-    if values:
-        mean = statistics.fmean(values)
-        ours = f"{mean:.2f}"
-        if len(values) > 1:
-            ours += f" ± {statistics.stdev(values):.2f}"
-    else:
-        ours = "—"
-    paper = f"{published:.2f}" if published is not None else "—"
-    return f"{ours} ({paper})"
+def _mean_std(values: Sequence[float]) -> str:
+    if not values:
+        return "—"
+    text = f"{statistics.fmean(values):.2f}"
+    if len(values) > 1:
+        text += f" ± {statistics.stdev(values):.2f}"
+    return text
+
+
+def _select(runs: Sequence[Mapping[str, Any]], pair: tuple[str, str], row: str) -> list[dict]:
+    """The runs of one table cell: the teacher, the student alone, or a method on the pair."""
+    teacher, student = pair
+    out = []
+    for r in runs:
+        if row == "teacher":
+            hit = r["role"] == "teacher" and r["student"] == teacher
+        elif row == "none":
+            hit = r["role"] == "student" and r["method"] == "none" and r["student"] == student
+        else:
+            hit = r["role"] == "student" and (r["teacher"], r["student"], r["method"]) == (
+                teacher,
+                student,
+                row,
+            )
+        if hit:
+            out.append(dict(r))
+    return out
+
+
+def _finite(runs: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    values = [r.get(key) for r in runs]
+    return [float(v) for v in values if v is not None and not math.isnan(float(v))]
+
+
+def seconds_per_epoch(runs: Sequence[Mapping[str, Any]]) -> float | None:
+    """Mean training seconds per epoch over ``runs`` (rows with ``seconds`` and ``epochs``).
+
+    Example:
+        >>> seconds_per_epoch([{"seconds": 30.0, "epochs": 3}, {"seconds": 36.0, "epochs": 3}])
+        11.0
+    """
+    rates = [
+        float(r["seconds"]) / r["epochs"] for r in runs if r.get("seconds") and r.get("epochs")
+    ]
+    return statistics.fmean(rates) if rates else None
+
+
+def _table_rows(results: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:
+    cfg = results.get("config", {})
+    pairs = [tuple(p) for p in cfg.get("pairs", [])]
+    chosen = cfg.get("methods", [])
+    methods = [m for m in PAPER_ROWS if m == "teacher" or m in chosen]
+    methods += [m for m in chosen if m not in methods]
+    return pairs, methods
 
 
 def render_table1(results: Mapping[str, Any], metric: str = "last_top1") -> str:
-    """The Table-1 layout as Markdown: pairs as columns, methods as rows, ``ours (paper)``.
+    """The Table-1 layout as Markdown: methods as rows; per pair, our top-1, our seconds per
+    epoch, and the paper's published top-1 — in separate columns, never mixed in one cell.
 
-    "ours" is the mean (± sample std over trials when there are several) of ``metric``
-    (``"last_top1"``, CRD's and the paper's choice, or ``"best_top1"``); "paper" is
-    :data:`PUBLISHED` (— where there is none, e.g. a pair outside the paper).
+    "ours" is the mean (± sample std over trials when there are several; ``n`` trials) of
+    ``metric`` (``"last_top1"``, CRD's and the paper's choice, or ``"best_top1"``); "s/epoch" is
+    :func:`seconds_per_epoch` of the same runs; "paper" is :data:`PUBLISHED` (— where there is
+    none, e.g. a pair outside the paper, whose setting is not ours anyway).
 
     Args:
         results: as returned by :func:`~skdlib.distill.run_table1` (or read from
@@ -98,52 +152,100 @@ def render_table1(results: Mapping[str, Any], metric: str = "last_top1") -> str:
 
     Example:
         >>> runs = [{"role": "student", "teacher": "resnet56", "student": "resnet20",
-        ...          "method": "skd", "trial": t, "last_top1": v} for t, v in enumerate([70, 71])]
+        ...          "method": "skd", "trial": t, "last_top1": v, "seconds": 20.0, "epochs": 4}
+        ...         for t, v in enumerate([70, 71])]
         >>> cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["skd"]}
         >>> print(render_table1({"config": cfg, "runs": runs}).splitlines()[-1])
-        | SKD | 70.50 ± 0.71 (70.23) |
+        | SKD | 70.50 ± 0.71 (n=2) | 5.0 | 70.23 |
     """
     if metric not in ("last_top1", "best_top1"):
         raise ValueError(f"metric must be 'last_top1' or 'best_top1', got {metric!r}")
-    cfg = results.get("config", {})
-    pairs = [tuple(p) for p in cfg.get("pairs", [])]
-    chosen = cfg.get("methods", [])
-    methods = [m for m in PAPER_ROWS if m == "teacher" or m in chosen]
-    methods += [m for m in chosen if m not in methods]
+    pairs, methods = _table_rows(results)
     runs = results.get("runs", [])
-
-    def values(pair: tuple[str, str], row: str) -> list[float]:
-        teacher, student = pair
-        out = []
-        for r in runs:
-            if r.get(metric) is None or (isinstance(r[metric], float) and math.isnan(r[metric])):
-                continue
-            if row == "teacher":
-                hit = r["role"] == "teacher" and r["student"] == teacher
-            elif row == "none":
-                hit = r["role"] == "student" and r["method"] == "none" and r["student"] == student
-            else:
-                hit = r["role"] == "student" and (r["teacher"], r["student"], r["method"]) == (
-                    teacher,
-                    student,
-                    row,
-                )
-            if hit:
-                out.append(float(r[metric]))
-        return out
-
-    header = "| |" + "".join(f" {pair_label(*p)} |" for p in pairs)
+    header = "| |" + "".join(
+        f" {pair_label(*p)}: ours | s/epoch | paper (published) |" for p in pairs
+    )
     lines = [
         f"{results.get('name', 'Table 1')}: top-1 (%) on the test set, {metric.replace('_', ' ')}"
-        " — ours, mean ± std over trials (published)",
+        " — ours: mean ± std over trials; s/epoch: our training seconds per epoch; paper: the"
+        " published number for its own setting",
         "",
         header,
-        "|---|" + "---|" * len(pairs),
+        "|---|" + "---|---|---|" * len(pairs),
     ]
     for row in methods:
-        cells = [_cell(values(p, row), PUBLISHED.get(p, {}).get(row)) for p in pairs]
+        cells = []
+        for p in pairs:
+            chosen = _select(runs, p, row)
+            values = _finite(chosen, metric)
+            ours = _mean_std(values) + (f" (n={len(values)})" if values else "")
+            rate = seconds_per_epoch(chosen)
+            published = PUBLISHED.get(p, {}).get(row)
+            cells += [
+                ours,
+                "—" if rate is None else f"{rate:.1f}",
+                "—" if published is None else f"{published:.2f}",
+            ]
         lines.append(f"| {_row_label(row)} |" + "".join(f" {c} |" for c in cells))
     return "\n".join(lines)
+
+
+def compare_to_plain(
+    results: Mapping[str, Any], metric: str = "last_top1", pair: tuple[str, str] | None = None
+) -> list[str]:
+    """Each method against the student trained alone, in plain words.
+
+    A difference counts as real only when it exceeds twice its standard error
+    (``sqrt(s_a²/n_a + s_b²/n_b)`` from the trials' sample stds); otherwise it is "within
+    noise". With a single trial per method there is no noise estimate, and the sentence says so.
+
+    Returns:
+        One sentence per method (and one for the teacher), for ``pair`` (default: the first).
+
+    Example:
+        >>> runs = [{"role": "student", "teacher": None, "student": "resnet20", "method": "none",
+        ...          "trial": t, "last_top1": v} for t, v in enumerate([30.0, 31.0, 29.0])]
+        >>> runs += [{"role": "student", "teacher": "resnet56", "student": "resnet20",
+        ...           "method": "kd", "trial": t, "last_top1": v}
+        ...          for t, v in enumerate([30.5, 29.5, 31.0])]
+        >>> cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none", "kd"]}
+        >>> print(compare_to_plain({"config": cfg, "runs": runs})[0])
+        KD: 30.33 vs 30.00 alone (+0.33 points, 3 vs 3 trials): within noise (2 s.e. = 1.45).
+    """
+    pairs, methods = _table_rows(results)
+    if not pairs:
+        return []
+    pair = tuple(pair) if pair is not None else pairs[0]
+    runs = results.get("runs", [])
+    base = _finite(_select(runs, pair, "none"), metric)
+    if not base:
+        return ["No run of the student alone: nothing to compare with."]
+    lines = []
+    for row in methods:
+        if row == "none":
+            continue
+        values = _finite(_select(runs, pair, row), metric)
+        if not values:
+            continue
+        diff = statistics.fmean(values) - statistics.fmean(base)
+        head = (
+            f"{_row_label(row)}: {statistics.fmean(values):.2f} vs {statistics.fmean(base):.2f} "
+            f"alone ({diff:+.2f} points, {len(values)} vs {len(base)} trials)"
+        )
+        if len(values) < 2 or len(base) < 2:
+            lines.append(
+                head + ": one trial, so no estimate of the noise; do not read it as an effect."
+            )
+            continue
+        se = math.sqrt(
+            statistics.variance(values) / len(values) + statistics.variance(base) / len(base)
+        )
+        if abs(diff) <= 2 * se:
+            verdict = f"within noise (2 s.e. = {2 * se:.2f})"
+        else:
+            verdict = ("better" if diff > 0 else "worse") + f" beyond noise (2 s.e. = {2 * se:.2f})"
+        lines.append(f"{head}: {verdict}.")
+    return lines
 
 
 def plot_results(results: Mapping[str, Any], metric: str = "last_top1") -> plt.Figure:

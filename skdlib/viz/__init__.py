@@ -13,7 +13,7 @@
 Every plotting function returns a ``matplotlib.figure.Figure``; the explorer draws HTML.
 """
 
-from .activations import collect_activations, most_active_units, top_images
+from .activations import collect_activations, most_active_units, shared_top_images, top_images
 from .agreement import additive_agreement, mask_iou, neighbour_agreement, unit_masks
 from .concept_search import (
     concept_direction,
@@ -25,7 +25,7 @@ from .concept_search import (
 from .curves import plot_kl_curves, plot_loss_curve
 from .explorer import NeuronExplorer
 from .figures import light_mask, plot_additive, plot_neighbours, save_figure, unit_range
-from .semantic_map import plot_semantic_map, semantic_map
+from .semantic_map import plot_semantic_map, plot_semantic_map_by_category, semantic_map
 
 __all__ = [
     "NeuronExplorer",
@@ -43,8 +43,10 @@ __all__ = [
     "plot_loss_curve",
     "plot_neighbours",
     "plot_semantic_map",
+    "plot_semantic_map_by_category",
     "save_figure",
     "semantic_map",
+    "shared_top_images",
     "top_images",
     "unit_masks",
     "unit_range",

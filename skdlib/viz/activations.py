@@ -18,7 +18,7 @@ from torch import nn
 from ..hooks import capture
 from ..runtime import eval_mode, resolve_device
 
-__all__ = ["collect_activations", "top_images", "most_active_units"]
+__all__ = ["collect_activations", "top_images", "shared_top_images", "most_active_units"]
 
 
 @torch.no_grad()
@@ -70,6 +70,29 @@ def top_images(maps: torch.Tensor, unit: int, n: int = 1) -> list[int]:
     """
     peak = maps[:, unit].flatten(1).amax(1)
     return peak.topk(min(n, len(peak))).indices.tolist()
+
+
+def shared_top_images(maps: torch.Tensor, units: Sequence[int], n: int = 1) -> list[int]:
+    """The ``n`` images on which all of ``units`` fire together most strongly.
+
+    Each unit's peak on an image is divided by its highest peak over all images, so every unit
+    scores in ``[0, 1]`` whatever its scale; an image scores the *smallest* of these over the
+    units: high only where every unit fires. A figure of a neuron and its neighbours drawn on
+    such an image shows whether they light up the same regions, instead of showing neighbours
+    that stay dark on the query's own favourite image.
+
+    Args:
+        maps: ``(N, C, h, w)`` activations of one layer; units: the units shown together.
+
+    Example:
+        >>> m = torch.zeros(3, 2, 1, 1); m[0, 0] = 9; m[1] = 1; m[2, 1] = 3
+        >>> shared_top_images(m, [0, 1]), top_images(m, 0)
+        ([1], [0])
+    """
+    peak = maps[:, list(units)].flatten(2).amax(2).float()  # (N, U)
+    scale = peak.amax(0).clamp_min(1e-12)
+    score = (peak / scale).amin(1)
+    return score.topk(min(n, len(score))).indices.tolist()
 
 
 def most_active_units(maps: torch.Tensor, n: int) -> list[int]:

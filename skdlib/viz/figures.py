@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..embedding import NeuronEmbedding
-from .activations import top_images
+from .activations import shared_top_images, top_images
 
 __all__ = ["light_mask", "unit_range", "plot_neighbours", "plot_additive", "save_figure"]
 
@@ -99,7 +99,9 @@ def plot_neighbours(
         images: ``(N, H, W, 3)`` uint8 display images.
         maps: ``(N, C, h, w)`` activations of ``layer`` on those images.
         k: neighbours per unit.
-        n_images: rows per unit: the unit's top-activating images.
+        n_images: rows per unit: the images on which the unit and its neighbours fire together
+            most (:func:`~skdlib.viz.activations.shared_top_images`), so the figure shows
+            whether they light up the same regions.
         concept_names: optional ``{unit: label}`` shown in titles (e.g. best Broden concept).
         fig: draw into this Figure or SubFigure instead of a new figure.
 
@@ -110,7 +112,8 @@ def plot_neighbours(
     for block, unit in enumerate(units):
         neighbours = emb.nearest(layer, unit, k=k)
         shown = [(unit, None)] + neighbours
-        for r, img in enumerate(top_images(maps, unit, n_images)):
+        together = shared_top_images(maps, [u for u, _ in shown], n_images)
+        for r, img in enumerate(together):
             row = axes[block * n_images + r]
             for col, (u, cos) in enumerate(shown):
                 low, high = unit_range(maps, u)

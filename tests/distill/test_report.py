@@ -9,31 +9,84 @@ import pytest
 from skdlib.distill import (
     PAPER_PAIRS,
     PUBLISHED,
+    compare_to_plain,
     plot_results,
     render_table1,
+    seconds_per_epoch,
 )
 
 
-def test_render_means_stds_and_published_columns():
-    runs = [{"role": "teacher", "student": "vgg13", "last_top1": 74.0, "best_top1": 75.0}]
+def test_render_keeps_ours_seconds_and_published_in_separate_columns():
+    runs = [
+        {
+            "role": "teacher",
+            "student": "vgg13",
+            "last_top1": 74.0,
+            "best_top1": 75.0,
+            "seconds": 40.0,
+            "epochs": 10,
+        }
+    ]
     runs += [
         {"role": "student", "teacher": "vgg13", "student": "vgg8", "method": "skd", "trial": t,
-         "last_top1": v, "best_top1": v + 1}
-        for t, v in enumerate([70.0, 71.0, 72.5])
+         "last_top1": v, "best_top1": v + 1, "seconds": sec, "epochs": 4}
+        for t, (v, sec) in enumerate([(70.0, 8.0), (71.0, 12.0), (72.5, 10.0)])
     ]  # fmt: skip
     runs.append({"role": "student", "teacher": None, "student": "vgg8", "method": "none",
                  "trial": 0, "last_top1": 69.5, "best_top1": 70.0})  # fmt: skip
     cfg = {"pairs": [["vgg13", "vgg8"], ["resnet32", "resnet20"]], "methods": ["none", "skd"]}
     lines = render_table1({"name": "T", "config": cfg, "runs": runs}).splitlines()
-    assert lines[2] == "| | vgg13 → vgg8 | resnet32 → resnet20 |"
+    assert lines[2] == (
+        "| | vgg13 → vgg8: ours | s/epoch | paper (published) |"
+        " resnet32 → resnet20: ours | s/epoch | paper (published) |"
+    )
     std = statistics.stdev([70.0, 71.0, 72.5])
-    assert lines[4] == "| Teacher | 74.00 (74.64) | — (—) |"
-    assert lines[5] == "| Student | 69.50 (70.36) | — (—) |"
-    assert lines[6] == f"| SKD | 71.17 ± {std:.2f} (71.09) | — (—) |"
+    assert lines[4] == "| Teacher | 74.00 (n=1) | 4.0 | 74.64 | — | — | — |"
+    assert lines[5] == "| Student | 69.50 (n=1) | — | 70.36 | — | — | — |"
+    assert lines[6] == f"| SKD | 71.17 ± {std:.2f} (n=3) | 2.5 | 71.09 | — | — | — |"
     best = render_table1({"config": cfg, "runs": runs}, metric="best_top1").splitlines()
     assert best[6].startswith("| SKD | 72.17 ± ")
     with pytest.raises(ValueError, match="metric must be"):
         render_table1({"config": cfg, "runs": runs}, metric="top5")
+
+
+def _trials(method, teacher, values):
+    return [
+        {"role": "student", "teacher": teacher, "student": "resnet20", "method": method,
+         "trial": t, "last_top1": v}
+        for t, v in enumerate(values)
+    ]  # fmt: skip
+
+
+def test_compare_to_plain_uses_two_standard_errors():
+    plain, kd, skd = [30.0, 31.0, 32.0], [20.0, 21.0, 19.0], [31.0, 32.5, 31.5]
+    runs = _trials("none", None, plain) + _trials("kd", "resnet56", kd)
+    runs += _trials("skd", "resnet56", skd)
+    cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none", "kd", "skd"]}
+    lines = compare_to_plain({"config": cfg, "runs": runs})
+    se_kd = (statistics.variance(kd) / 3 + statistics.variance(plain) / 3) ** 0.5
+    se_skd = (statistics.variance(skd) / 3 + statistics.variance(plain) / 3) ** 0.5
+    assert lines[0] == (
+        f"KD: 20.00 vs 31.00 alone (-11.00 points, 3 vs 3 trials): worse beyond noise "
+        f"(2 s.e. = {2 * se_kd:.2f})."
+    )
+    assert abs(31.67 - 31.0) <= 2 * se_skd  # the hand computation: within noise
+    assert (
+        lines[1].startswith("SKD: 31.67 vs 31.00 alone (+0.67 points")
+        and "within noise" in lines[1]
+    )
+    single = compare_to_plain({"config": cfg, "runs": _trials("none", None, [30.0])
+                               + _trials("kd", "resnet56", [35.0])})  # fmt: skip
+    assert single[0].endswith(
+        "one trial, so no estimate of the noise; do not read it as an effect."
+    )
+
+
+def test_seconds_per_epoch_skips_runs_without_timing():
+    assert (
+        seconds_per_epoch([{"seconds": 10.0, "epochs": 2}, {"seconds": None, "epochs": 2}]) == 5.0
+    )
+    assert seconds_per_epoch([{"last_top1": 1.0}]) is None
 
 
 def test_published_numbers_cover_the_six_pairs():

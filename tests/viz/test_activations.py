@@ -8,6 +8,7 @@ from torch import nn
 from skdlib.viz import (
     collect_activations,
     most_active_units,
+    shared_top_images,
     top_images,
 )
 
@@ -36,3 +37,21 @@ def test_most_active_units():
     maps = torch.zeros(2, 4, 1, 1)
     maps[1, 3], maps[0, 1] = 3.0, 2.0
     assert most_active_units(maps, 2) == [3, 1]
+
+
+def test_shared_top_images_matches_an_explicit_loop():
+    g = torch.Generator().manual_seed(0)
+    maps = torch.rand(12, 5, 3, 3, generator=g) * torch.tensor([1.0, 10.0, 0.1, 3.0, 5.0]).view(
+        1, 5, 1, 1
+    )
+    units = [1, 2, 4]
+    scores = []
+    for i in range(12):
+        per_unit = []
+        for u in units:
+            best = max(float(maps[j, u].max()) for j in range(12))
+            per_unit.append(float(maps[i, u].max()) / best)
+        scores.append((-min(per_unit), i))
+    expected = [i for _, i in sorted(scores)[:4]]
+    assert shared_top_images(maps, units, 4) == expected
+    assert shared_top_images(maps, [3], 2) == top_images(maps, 3, 2)

@@ -54,3 +54,26 @@ def test_the_legend_covers_no_point():
     )
     assert not inside.any()
     plt.close(fig)
+
+
+def test_by_category_panels_colour_only_their_category():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from skdlib.viz import plot_semantic_map_by_category
+
+    xy = np.arange(20, dtype=float).reshape(10, 2)
+    concepts = ["red"] * 4 + ["blue"] * 2 + ["sky"] * 3 + ["circle"]
+    categories = ["color"] * 6 + ["scene"] * 3 + ["object"]
+    fig = plot_semantic_map_by_category(xy, concepts, categories, per_panel=1)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["color · 6 neurons", "scene · 3 neurons", "object · 1 neurons"]
+    color = fig.axes[0]
+    labels = [t.get_text() for t in color.get_legend().get_texts()]
+    assert labels == ["other color (2)", "red (4)"]  # per_panel=1: blue falls into "other"
+    grey, other, red = (c.get_offsets() for c in color.collections)
+    assert len(grey) == 4 and len(other) == 2 and len(red) == 4
+    assert np.array_equal(np.asarray(red), xy[:4])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="got 10 points, 9 concepts and 10 categories"):
+        plot_semantic_map_by_category(xy, concepts[:9], categories)
