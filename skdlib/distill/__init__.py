@@ -19,7 +19,14 @@ from .features import FeatureSpec, feature_spec
 from .methods import METHODS, Method, get_method, register
 from .model_io import load_model, save_model
 from .models import MODEL_NAMES, PAPER_PAIRS, create_model, stage_channels, stage_names
-from .report import PUBLISHED, compare_to_plain, plot_results, render_table1, seconds_per_epoch
+from .report import (
+    PUBLISHED,
+    compare_to_plain,
+    method_summary,
+    plot_results,
+    render_table1,
+    seconds_per_epoch,
+)
 from .steps import embed_teacher, train_model
 from .table1 import Table1Config, run_table1
 from .trainer import DistillTrainer
@@ -50,6 +57,7 @@ __all__ = [
     "render_table1",
     "seconds_per_epoch",
     "compare_to_plain",
+    "method_summary",
     "rkd_loss",
     "run_table1",
     "save_model",

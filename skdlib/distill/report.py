@@ -22,6 +22,7 @@ __all__ = [
     "pair_label",
     "render_table1",
     "seconds_per_epoch",
+    "method_summary",
     "compare_to_plain",
     "plot_results",
 ]
@@ -188,6 +189,39 @@ def render_table1(results: Mapping[str, Any], metric: str = "last_top1") -> str:
             ]
         lines.append(f"| {_row_label(row)} |" + "".join(f" {c} |" for c in cells))
     return "\n".join(lines)
+
+
+def method_summary(
+    results: Mapping[str, Any], metric: str = "last_top1", pair: tuple[str, str] | None = None
+) -> dict[str, dict[str, float | int | None]]:
+    """Per row of the table (``"teacher"``, ``"none"``, each method) for one pair (default: the
+    first): ``mean``, ``std`` (sample std; 0 for one trial), ``n`` trials and
+    ``seconds_per_epoch``. Rows without runs are left out.
+
+    Example:
+        >>> runs = [{"role": "student", "teacher": None, "student": "resnet20", "method": "none",
+        ...          "trial": t, "last_top1": v, "seconds": 9.0, "epochs": 3}
+        ...         for t, v in enumerate([30.0, 32.0])]
+        >>> cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none"]}
+        >>> method_summary({"config": cfg, "runs": runs})["none"]
+        {'mean': 31.0, 'std': 1.4142135623730951, 'n': 2, 'seconds_per_epoch': 3.0}
+    """
+    pairs, methods = _table_rows(results)
+    if not pairs:
+        return {}
+    pair = tuple(pair) if pair is not None else pairs[0]
+    out: dict[str, dict[str, float | int | None]] = {}
+    for row in methods:
+        chosen = _select(results.get("runs", []), pair, row)
+        values = _finite(chosen, metric)
+        if values:
+            out[row] = {
+                "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                "n": len(values),
+                "seconds_per_epoch": seconds_per_epoch(chosen),
+            }
+    return out
 
 
 def compare_to_plain(

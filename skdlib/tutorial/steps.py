@@ -78,8 +78,9 @@ def display_set(dataset: BrodenDataset, n: int) -> tuple[torch.Tensor, np.ndarra
 def distillation_config(profile: Profile, out: OutputFolder) -> dict:
     """The Table-1 job of notebook 05 for ``profile`` (see :func:`skdlib.distill.run_table1`).
 
-    One teacher/student pair, the profile's methods, one trial; CIFAR-100 under the CRD protocol
-    in ``paper``, the generated stand-in otherwise. Results go to ``out.path("distillation")``.
+    One teacher/student pair, the profile's methods, ``profile.trials`` seeds each; CIFAR-100
+    under the CRD protocol in ``paper``, the generated stand-in otherwise. Results go to
+    ``out.path("distillation")``.
     Its folders are given relative to the working directory (``../runs/quick/distillation`` from
     ``notebooks/``), so the job, as a notebook shows it, names no folder of the machine it ran on.
     """
@@ -93,7 +94,7 @@ def distillation_config(profile: Profile, out: OutputFolder) -> dict:
         "test_per_class": max(1, profile.cifar_per_class // 2) if synthetic else None,
         "pairs": [[profile.teacher, profile.student]],
         "methods": list(profile.methods),
-        "trials": 1,
+        "trials": profile.trials,
         "teacher": {"epochs": profile.teacher_epochs},
         "student": {"epochs": profile.student_epochs},
         "embedding": {  # offline: a few Adam epochs converge on the small stand-in

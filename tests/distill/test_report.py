@@ -10,6 +10,7 @@ from skdlib.distill import (
     PAPER_PAIRS,
     PUBLISHED,
     compare_to_plain,
+    method_summary,
     plot_results,
     render_table1,
     seconds_per_epoch,
@@ -139,3 +140,20 @@ def test_plot_results_draws_the_mean_of_each_method():
     assert labels == ["teacher\nresnet56", "Student", "SKD"]
     assert heights == [60.0, 50.0, 53.0]
     plt.close(fig)
+
+
+def test_method_summary_matches_statistics():
+    plain, kd = [30.0, 31.0, 32.0], [20.0, 21.0, 19.0]
+    runs = _trials("none", None, plain) + _trials("kd", "resnet56", kd)
+    for r, sec in zip(runs, [3.0, 3.0, 6.0, 9.0, 9.0, 12.0], strict=True):
+        r.update(seconds=sec, epochs=3)
+    cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none", "kd"]}
+    got = method_summary({"config": cfg, "runs": runs})
+    assert set(got) == {"none", "kd"}  # no teacher run: no teacher row
+    assert got["kd"] == {
+        "mean": statistics.fmean(kd),
+        "std": statistics.stdev(kd),
+        "n": 3,
+        "seconds_per_epoch": (3.0 + 3.0 + 4.0) / 3,
+    }
+    assert got["none"]["seconds_per_epoch"] == (1.0 + 1.0 + 2.0) / 3

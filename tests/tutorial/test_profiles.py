@@ -53,3 +53,10 @@ def test_profiles_round_trip_json_and_check_types(tmp_path):
     assert Profile.load(quick.save(tmp_path / "quick.json")) == quick
     with pytest.raises(ValueError, match="key 'image_size': expected int"):
         dataclasses.replace(quick, image_size="112")
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_every_profile_dissects_at_the_papers_rule_and_repeats_students(name):
+    p = get_profile(name)
+    assert p.dissect_quantile == 0.995
+    assert p.trials >= (3 if name != "smoke" else 2)  # a mean ± std needs several seeds
