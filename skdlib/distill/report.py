@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from .methods import get_method
 
@@ -231,7 +232,9 @@ def compare_to_plain(
 
     A difference counts as real only when it exceeds twice its standard error
     (``sqrt(s_a²/n_a + s_b²/n_b)`` from the trials' sample stds); otherwise it is "within
-    noise". With a single trial per method there is no noise estimate, and the sentence says so.
+    noise". When one side has a single run (the teacher, usually), the other side's variance
+    stands in for both: ``s·sqrt(1/n_a + 1/n_b)``. With one run on each side there is no noise
+    estimate, and the sentence says so.
 
     Returns:
         One sentence per method (and one for the teacher), for ``pair`` (default: the first).
@@ -266,14 +269,18 @@ def compare_to_plain(
             f"{_row_label(row)}: {statistics.fmean(values):.2f} vs {statistics.fmean(base):.2f} "
             f"alone ({diff:+.2f} points, {len(values)} vs {len(base)} trials)"
         )
-        if len(values) < 2 or len(base) < 2:
+        if len(values) < 2 and len(base) < 2:
             lines.append(
-                head + ": one trial, so no estimate of the noise; do not read it as an effect."
+                head + ": one trial each, so no estimate of the noise; do not read it as an effect."
             )
             continue
-        se = math.sqrt(
-            statistics.variance(values) / len(values) + statistics.variance(base) / len(base)
-        )
+        if len(values) >= 2 and len(base) >= 2:
+            se = math.sqrt(
+                statistics.variance(values) / len(values) + statistics.variance(base) / len(base)
+            )
+        else:  # one side has one run (e.g. the teacher): borrow the other side's variance
+            spread = statistics.variance(values if len(values) >= 2 else base)
+            se = math.sqrt(spread * (1 / len(values) + 1 / len(base)))
         if abs(diff) <= 2 * se:
             verdict = f"within noise (2 s.e. = {2 * se:.2f})"
         else:
@@ -285,34 +292,46 @@ def compare_to_plain(
 def plot_results(results: Mapping[str, Any], metric: str = "last_top1") -> plt.Figure:
     """Bar chart of top-1 per method (and the teacher) for every pair of a results dict.
 
+    Bars are the mean over trials with a ± sample-std error bar; every trial is a black dot; each
+    bar is labelled with its mean, std and training seconds per epoch (the cost beside the
+    accuracy).
+
     Returns:
-        The matplotlib figure; bars are the mean over trials, labelled with their value.
+        The matplotlib figure.
     """
     runs = results.get("runs", [])
-    pairs = [tuple(p) for p in results.get("config", {}).get("pairs", [])]
+    pairs, methods = _table_rows(results)
     fig, axes = plt.subplots(
         1,
         max(1, len(pairs)),
-        figsize=(4.5 * max(1, len(pairs)), 3.4),
+        figsize=(5.0 * max(1, len(pairs)), 3.8),
         squeeze=False,
         layout="constrained",
     )
-    for ax, (teacher, student) in zip(axes[0], pairs, strict=False):
-        bars: dict[str, list[float]] = {}
-        for r in runs:
-            if r["role"] == "teacher" and r["student"] == teacher:
-                bars.setdefault(f"teacher\n{teacher}", []).append(r[metric])
-            elif (
-                r["role"] == "student"
-                and r["student"] == student
-                and (r["method"] == "none" or r["teacher"] == teacher)
-            ):
-                bars.setdefault(_row_label(r["method"]), []).append(r[metric])
-        names = list(bars)
-        means = [sum(v) / len(v) for v in bars.values()]
-        ax.bar(names, means, color=["0.6"] + ["C0"] * (len(names) - 1))
-        for i, m in enumerate(means):
-            ax.text(i, m, f"{m:.1f}", ha="center", va="bottom", fontsize=8)
-        ax.set_title(pair_label(teacher, student), fontsize=9)
+    for ax, pair in zip(axes[0], pairs, strict=False):
+        names, means, stds, rates, dots = [], [], [], [], []
+        for row in methods:
+            chosen = _select(runs, pair, row)
+            values = _finite(chosen, metric)
+            if not values:
+                continue
+            names.append(f"teacher\n{pair[0]}" if row == "teacher" else _row_label(row))
+            means.append(statistics.fmean(values))
+            stds.append(statistics.stdev(values) if len(values) > 1 else 0.0)
+            rates.append(seconds_per_epoch(chosen))
+            dots.append(values)
+        x = np.arange(len(names))
+        ax.bar(x, means, yerr=stds, capsize=4, color=["0.6"] + ["C0"] * (len(names) - 1))
+        for i, values in enumerate(dots):
+            ax.plot([i] * len(values), values, "k.", markersize=4)
+        for i, (m, sd, rate) in enumerate(zip(means, stds, rates, strict=True)):
+            label = f"{m:.1f}" + (f" ± {sd:.1f}" if sd else "")
+            if rate is not None:
+                label += f"\n{rate:.1f} s/epoch"
+            ax.text(i, m + sd, label, ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, names)
+        ax.set_ylim(0, max(m + sd for m, sd in zip(means, stds, strict=True)) * 1.25 + 1)
+        n = max((len(v) for v in dots[1:]), default=1)
+        ax.set_title(f"{pair_label(*pair)} · students: mean ± std of {n} seeds", fontsize=9)
         ax.set_ylabel(f"top-1 % ({metric.replace('_', ' ')})")
     return fig

@@ -79,7 +79,15 @@ def test_compare_to_plain_uses_two_standard_errors():
     single = compare_to_plain({"config": cfg, "runs": _trials("none", None, [30.0])
                                + _trials("kd", "resnet56", [35.0])})  # fmt: skip
     assert single[0].endswith(
-        "one trial, so no estimate of the noise; do not read it as an effect."
+        "one trial each, so no estimate of the noise; do not read it as an effect."
+    )
+    # a single teacher run against three students: the students' variance stands in for both
+    teacher = [{"role": "teacher", "student": "resnet56", "last_top1": 40.0}]
+    mixed = compare_to_plain({"config": cfg, "runs": runs + teacher})
+    se = (statistics.variance(plain) * (1 / 1 + 1 / 3)) ** 0.5
+    assert mixed[0] == (
+        f"Teacher: 40.00 vs 31.00 alone (+9.00 points, 1 vs 3 trials): better beyond noise "
+        f"(2 s.e. = {2 * se:.2f})."
     )
 
 
@@ -134,11 +142,21 @@ def test_plot_results_draws_the_mean_of_each_method():
             "last_top1": 54.0,
         },
     ]
-    fig = plot_results({"config": {"pairs": [["resnet56", "resnet20"]]}, "runs": runs})
-    heights = [p.get_height() for p in fig.axes[0].patches]
-    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    runs[2].update(seconds=12.0, epochs=3)
+    runs[3].update(seconds=18.0, epochs=3)
+    cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none", "skd"]}
+    fig = plot_results({"config": cfg, "runs": runs})
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == ["teacher\nresnet56", "Student", "SKD"]
     assert heights == [60.0, 50.0, 53.0]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[2] == f"53.0 ± {statistics.stdev([52.0, 54.0]):.1f}\n5.0 s/epoch"
+    dots = sorted(
+        float(y) for line in ax.lines if line.get_marker() == "." for y in line.get_ydata()
+    )
+    assert dots == [50.0, 52.0, 54.0, 60.0]  # every trial drawn
     plt.close(fig)
 
 
