@@ -124,4 +124,4 @@ def test_a_registered_method_reaches_the_cli_and_the_table(hint):
     ]  # fmt: skip
     cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none", "hint"]}
     table = render_table1({"config": cfg, "runs": runs}).splitlines()
-    assert table[-1] == "| Hint | 61.00 (—) |" and table[-2].startswith("| Student |")
+    assert table[-1] == "| Hint | 61.00 (n=1) | — | — |" and table[-2].startswith("| Student |")
