@@ -60,8 +60,9 @@ def test_tiny_job_writes_one_results_file_and_the_table(tiny_run):
     table = (out / "table1.md").read_text()
     assert table.strip() == render_table1(results).strip()
     skd = next(r for r in results["runs"] if r["method"] == "skd")
-    assert f"| SKD | {skd['last_top1']:.2f} (70.23) |" in table
-    assert "| Teacher |" in table and "(72.34)" in table and "resnet56 → resnet20" in table
+    rate = skd["seconds"] / skd["epochs"]
+    assert f"| SKD | {skd['last_top1']:.2f} (n=1) | {rate:.1f} | 70.23 |" in table
+    assert "| Teacher |" in table and "| 72.34 |" in table and "resnet56 → resnet20" in table
 
 
 def test_rerun_trains_nothing_and_reports_the_same(tiny_run):
