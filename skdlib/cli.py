@@ -192,6 +192,7 @@ def cmd_distill(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         lr=args.lr,
         beta=args.beta,
+        skd_tau=args.tau,
         seed=args.seed,
     )
     trainer = train_model(
@@ -243,6 +244,12 @@ def cmd_table1(args: argparse.Namespace) -> None:
     cfg = Table1Config.load(args.config)
     if args.out:
         cfg.out = args.out
+    overrides = {k: v for k, v in (("beta", args.beta), ("skd_tau", args.tau)) if v is not None}
+    if overrides:  # every student run of the job gets them; validated like the file's own keys
+        cfg = Table1Config.from_dict(
+            {**cfg.to_dict(), "student": {**cfg.student, **overrides}},
+            where=f"{args.config} with --beta/--tau",
+        )
     results = run_table1(cfg, progress=not args.no_progress)
     print(render_table1(results), flush=True)
     print(f"\nresults: {Path(cfg.out) / 'results.json'}", flush=True)
@@ -324,6 +331,7 @@ def _add_distillation(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--beta", type=float, default=None, help="default: the method's")
+    p.add_argument("--tau", type=float, default=1.0, help="SKD temperature (paper: 1)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=cmd_distill)
 
@@ -341,6 +349,12 @@ def _add_distillation(sub) -> None:
     p = sub.add_parser("table1", help="run a Table-1 config and render the table")
     p.add_argument("--config", required=True, help="JSON config, e.g. configs/table1_paper.json")
     p.add_argument("--out", help="override the config's output folder")
+    p.add_argument(
+        "--beta", type=float, default=None, help="SKD/feature weight of every student run"
+    )
+    p.add_argument(
+        "--tau", type=float, default=None, help="SKD temperature of every student run (paper: 1)"
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=cmd_table1)
 

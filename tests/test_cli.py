@@ -37,3 +37,48 @@ def test_bad_arguments_give_clear_errors(tmp_path, capsys):
     assert "unknown torchvision model 'resnet19'" in capsys.readouterr().err
     assert main(["embed", "--layers", "layer9", "--images", "2", "--out", str(tmp_path)]) == 1
     assert "no module named 'layer9'" in capsys.readouterr().err
+
+
+def test_table1_tau_and_beta_reach_every_student_run(tmp_path, monkeypatch, capsys):
+    import skdlib.cli as cli
+    from skdlib.distill import Table1Config
+
+    config = tmp_path / "job.json"
+    config.write_text(json.dumps({"out": str(tmp_path / "o"), "student": {"epochs": 2}}))
+    seen = []
+
+    def fake_run(cfg, progress=True):  # the job itself is tested in tests/distill
+        seen.append(cfg)
+        return {"config": cfg.to_dict(), "runs": []}
+
+    monkeypatch.setattr(cli, "run_table1", fake_run)
+    assert (
+        main(["table1", "--config", str(config), "--tau", "0.25", "--beta", "2", "--no-progress"])
+        == 0
+    )
+    (cfg,) = seen
+    assert isinstance(cfg, Table1Config) and cfg.student == {
+        "epochs": 2,
+        "beta": 2.0,
+        "skd_tau": 0.25,
+    }
+    student = cfg.student_config("skd", 1)
+    assert (student.skd_tau, student.weights()["beta"], student.epochs) == (0.25, 2.0, 2)
+    assert main(["table1", "--config", str(config), "--no-progress"]) == 0
+    assert seen[-1].student == {"epochs": 2}  # no flags: the file's settings
+    capsys.readouterr()
+    assert main(["table1", "--config", str(config), "--tau", "-1", "--no-progress"]) != 0
+    assert "skd_tau (SKD's temperature) must be > 0, got -1.0" in capsys.readouterr().err
+    assert main(["table1", "--config", str(config), "--beta", "-0.5", "--no-progress"]) != 0
+    assert "beta (the feature term's weight) must be >= 0, got -0.5" in capsys.readouterr().err
+    assert len(seen) == 2  # neither bad value reached the job
+
+
+def test_distill_tau_flag_parses():
+    from skdlib.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["distill", "--arch", "resnet20", "--out", "x", "--tau", "0.5"]
+    )
+    assert args.tau == 0.5
+    assert build_parser().parse_args(["distill", "--arch", "resnet20", "--out", "x"]).tau == 1.0

@@ -9,7 +9,9 @@
 * :class:`DistillConfig`, :class:`DistillTrainer` — one run of any method, resumable;
 * :func:`train_model`, :func:`embed_teacher` — teacher, teacher embedding, student;
   :func:`save_model`, :func:`load_model`, :func:`evaluate`;
-* :func:`run_table1` (:class:`Table1Config`) and :func:`render_table1` — the paper's Table 1.
+* :func:`run_table1` (:class:`Table1Config`) and :func:`render_table1` — the paper's Table 1;
+* :func:`skd_strength` — how strongly SKD acts: its loss against the floor, its gradient against
+  the task's, per temperature.
 """
 
 from .baselines import at_loss, at_loss_sum, attention_map, kd_loss, pkt_loss, rkd_loss, sp_loss
@@ -27,6 +29,7 @@ from .report import (
     render_table1,
     seconds_per_epoch,
 )
+from .skd_strength import TAUS, format_strength, skd_strength, target_entropy
 from .steps import embed_teacher, train_model
 from .table1 import Table1Config, run_table1
 from .trainer import DistillTrainer
@@ -37,6 +40,10 @@ __all__ = [
     "PAPER_PAIRS",
     "PUBLISHED",
     "DistillConfig",
+    "TAUS",
+    "format_strength",
+    "skd_strength",
+    "target_entropy",
     "DistillTrainer",
     "FeatureSpec",
     "Method",

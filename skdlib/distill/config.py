@@ -55,6 +55,10 @@ class DistillConfig(StepDecaySGD):
             raise ValueError(
                 f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
             )
+        if not self.skd_tau > 0:
+            raise ValueError(f"skd_tau (SKD's temperature) must be > 0, got {self.skd_tau}")
+        if self.beta is not None and not self.beta >= 0:
+            raise ValueError(f"beta (the feature term's weight) must be >= 0, got {self.beta}")
 
     def weights(self, teacher: str | None = None, student: str | None = None) -> dict[str, float]:
         """``{"ce", "kd", "beta"}`` — the loss weights this config resolves to for a pair.

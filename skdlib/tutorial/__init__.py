@@ -25,6 +25,7 @@ from .steps import (
     check_paper_inputs,
     data_dir,
     display_set,
+    distillation_batches,
     distillation_config,
     train_embedding,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "data_dir",
     "default_profile",
     "display_set",
+    "distillation_batches",
     "distillation_config",
     "execute_notebooks",
     "get_profile",

@@ -9,6 +9,7 @@ and ``smoke`` they build the offline stand-ins, once, and reuse them.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from torch import nn
 
 from ..data import make_synthetic_broden, to_display
 from ..dissect import BRODEN_FOLDER, BrodenDataset, BrodenImages
+from ..distill import DistillConfig, Table1Config
+from ..distill.cifar import load_split, make_loader
 from ..embedding import Callback, EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .outputs import OutputFolder, project_root
 from .profiles import Profile
@@ -28,6 +31,7 @@ __all__ = [
     "broden",
     "display_set",
     "distillation_config",
+    "distillation_batches",
     "train_embedding",
 ]
 
@@ -104,6 +108,21 @@ def distillation_config(profile: Profile, out: OutputFolder) -> dict:
         },
         "device": profile.device,
     }
+
+
+def distillation_batches(config: dict, n: int = 4, seed: int = 0) -> list:
+    """The first ``n`` training batches of a :func:`distillation_config` job, as its students see
+    them (CRD augmentation, the students' batch size), on the job's device; seeded.
+
+    Returns:
+        ``[(images (B, 3, 32, 32), labels (B,)), ...]``.
+    """
+    job = Table1Config.from_dict(config)
+    train = load_split(job.data, True, job.data_root, job.train_per_class, job.data_seed)
+    batch_size = DistillConfig.from_dict(job.student).batch_size
+    torch.manual_seed(seed)
+    loader = make_loader(train, batch_size, True, job.device, job.pipeline, workers=job.workers)
+    return list(itertools.islice(loader, n))
 
 
 def train_embedding(
