@@ -35,9 +35,10 @@ def plot_kl_curves(history: Mapping[str, Any], layer: str | None = None) -> plt.
         layer: one layer's curves instead of the mean over layers.
 
     Returns:
-        A figure with three labelled lines: learned, random, upper bound.
+        A figure with three labelled lines: learned, random, upper bound; the legend stands
+        to the right of the axes.
     """
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(7.2, 3.5), layout="constrained")
     src = history if layer is None else history["layers"][layer]
     steps = history["step"]
     ax.plot(steps, src["learned"], label="learned (unsupervised, Eq. 1)")
@@ -46,5 +47,6 @@ def plot_kl_curves(history: Mapping[str, Any], layer: str | None = None) -> plt.
     ax.set_xlabel("training step")
     ax.set_ylabel("KL(h(D_T) || h(D_S))")
     ax.set_title("KL to dissection targets" + (f" ({layer})" if layer else ""))
-    ax.legend()
+    # beside the axes: inside, it would cover a curve wherever it stood
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
     return fig

@@ -24,4 +24,7 @@ def test_loss_curve_and_kl_curves_plot_the_history():
         ]
         assert all(list(line.get_xdata()) == [0, 5] for line in lines)
         assert (layer or "") in fig.axes[0].get_title()
+        fig.canvas.draw()  # the drawn legend lies right of the axes, over no curve
+        legend = fig.axes[0].get_legend().get_window_extent()
+        assert legend.x0 >= fig.axes[0].get_window_extent().x1
         plt.close(fig)
