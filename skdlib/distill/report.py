@@ -249,38 +249,29 @@ def compare_to_plain(
         >>> print(compare_to_plain({"config": cfg, "runs": runs})[0])
         KD: 30.33 vs 30.00 alone (+0.33 points, 3 vs 3 trials): within noise (2 s.e. = 1.45).
     """
-    pairs, methods = _table_rows(results)
-    if not pairs:
-        return []
-    pair = tuple(pair) if pair is not None else pairs[0]
-    runs = results.get("runs", [])
-    base = _finite(_select(runs, pair, "none"), metric)
-    if not base:
-        return ["No run of the student alone: nothing to compare with."]
+    rows = method_summary(results, metric, pair)
+    if "none" not in rows:
+        return [] if not rows else ["No run of the student alone: nothing to compare with."]
+    base = rows["none"]
     lines = []
-    for row in methods:
+    for row, got in rows.items():
         if row == "none":
             continue
-        values = _finite(_select(runs, pair, row), metric)
-        if not values:
-            continue
-        diff = statistics.fmean(values) - statistics.fmean(base)
+        diff = got["mean"] - base["mean"]
         head = (
-            f"{_row_label(row)}: {statistics.fmean(values):.2f} vs {statistics.fmean(base):.2f} "
-            f"alone ({diff:+.2f} points, {len(values)} vs {len(base)} trials)"
+            f"{_row_label(row)}: {got['mean']:.2f} vs {base['mean']:.2f} alone "
+            f"({diff:+.2f} points, {got['n']} vs {base['n']} trials)"
         )
-        if len(values) < 2 and len(base) < 2:
+        if got["n"] < 2 and base["n"] < 2:
             lines.append(
                 head + ": one trial each, so no estimate of the noise; do not read it as an effect."
             )
             continue
-        if len(values) >= 2 and len(base) >= 2:
-            se = math.sqrt(
-                statistics.variance(values) / len(values) + statistics.variance(base) / len(base)
-            )
+        if got["n"] >= 2 and base["n"] >= 2:
+            se = math.sqrt(got["std"] ** 2 / got["n"] + base["std"] ** 2 / base["n"])
         else:  # one side has one run (e.g. the teacher): borrow the other side's variance
-            spread = statistics.variance(values if len(values) >= 2 else base)
-            se = math.sqrt(spread * (1 / len(values) + 1 / len(base)))
+            spread = (got if got["n"] >= 2 else base)["std"] ** 2
+            se = math.sqrt(spread * (1 / got["n"] + 1 / base["n"]))
         if abs(diff) <= 2 * se:
             verdict = f"within noise (2 s.e. = {2 * se:.2f})"
         else:
