@@ -18,6 +18,7 @@ from skdlib.tutorial import (
     broden,
     check_paper_inputs,
     display_set,
+    distillation_batches,
     distillation_config,
     get_profile,
     train_embedding,
@@ -78,3 +79,17 @@ def test_train_embedding_follows_the_profiles_mode(mode, tmp_path):
         assert not (tmp_path / "e.ckpt").exists()
     else:
         assert "mode" not in emb.meta["training"] and (tmp_path / "e.ckpt").exists()
+
+
+def test_distillation_batches_are_the_students_seeded_training_batches(root):
+    p = get_profile("smoke")
+    config = distillation_config(p, OutputFolder("smoke"))
+    batches = distillation_batches(config, n=2)
+    again = distillation_batches(config, n=2)
+    assert len(batches) == 2
+    images, labels = batches[0]
+    assert tuple(images.shape) == (64, 3, 32, 32) and tuple(labels.shape) == (64,)
+    assert all(torch.equal(a, b) for (a, _), (b, _) in zip(batches, again, strict=True))
+    other = distillation_batches(config, n=1, seed=1)[0][1]
+    assert not torch.equal(other, labels)  # another seed, another shuffle
+    assert int(labels.max()) < 100 and images.dtype == torch.float32
