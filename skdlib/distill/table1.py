@@ -54,7 +54,7 @@ from .config import DistillConfig
 from .evaluate import evaluate
 from .methods import get_method
 from .model_io import load_model
-from .models import MODEL_NAMES, PAPER_PAIRS
+from .models import MODEL_NAMES, PAPER_PAIRS, stage_channels, stage_names
 from .report import render_table1
 from .steps import embed_teacher, train_model
 
@@ -107,6 +107,17 @@ class Table1Config(JsonConfig):
             raise ConfigError("key 'methods': choose at least one method")
         for method in self.methods:
             get_method(method)  # an unknown name lists the registered ones
+        static = [m for m in self.methods if get_method(m).static]
+        for teacher, student in self.pairs if static else ():
+            t_stages = list(zip(stage_names(teacher), stage_channels(teacher), strict=True))
+            s_stages = list(zip(stage_names(student), stage_channels(student), strict=True))
+            if t_stages != s_stages:
+                raise ConfigError(
+                    f"key 'pairs': {static} pair the student's stages with the teacher's by name "
+                    f"and need equal widths, but {teacher} has {_stages(t_stages)} and {student} "
+                    f"{_stages(s_stages)}; choose a pair whose stages match (all six paper pairs "
+                    f"do) or leave {static} out of 'methods' for this pair"
+                )
         if self.data not in DATASETS:
             raise ConfigError(f"key 'data' must be one of {DATASETS}, got {self.data!r}")
         if self.trials < 1:
@@ -125,6 +136,10 @@ class Table1Config(JsonConfig):
         base = DistillConfig.from_dict(self.student)
         seed = base.seed + trial
         return DistillConfig.from_dict({**self.student, "method": method, "seed": seed})
+
+
+def _stages(stages: list[tuple[str, int]]) -> str:
+    return "[" + ", ".join(f"{name}: {width}" for name, width in stages) + "]"
 
 
 def _plan(cfg: Table1Config) -> list[dict[str, Any]]:

@@ -158,3 +158,22 @@ def test_cli_runs_a_config_and_prints_the_table(tiny_run, tmp_path, capsys):
     bad = [*args[:2], "resnet8x4", *args[3:-1], str(tmp_path / "bad")]
     assert main(bad) == 1
     assert "has 64 channels but teacher resnet56 layer 'layer1' has 16" in capsys.readouterr().err
+
+
+def test_skd_on_a_pair_with_unequal_widths_fails_before_any_training(tmp_path):
+    bad = {
+        "out": str(tmp_path / "o"),
+        "data": "synthetic",
+        "pairs": [["resnet56", "resnet8x4"]],
+        "methods": ["none", "kd", "skd"],
+    }
+    with pytest.raises(ConfigError) as info:
+        run_table1(bad, progress=False)
+    message = str(info.value)
+    assert "key 'pairs': ['skd'] pair the student's stages" in message
+    assert "resnet56 has [layer1: 16, layer2: 32, layer3: 64]" in message
+    assert "resnet8x4 [layer1: 64, layer2: 128, layer3: 256]" in message
+    assert not (tmp_path / "o" / "teachers").exists()  # nothing was trained
+    # methods that do not pair stages accept the pair; the paper's six pairs all match
+    assert Table1Config.from_dict({**bad, "methods": ["none", "kd"]}).pairs
+    assert len(Table1Config.from_dict({"out": "x", "pairs": "paper"}).pairs) == 6
