@@ -98,7 +98,7 @@ class BrodenDataset(Dataset):
             raise ValueError("select at least one category")
         self.categories = [c for c in all_categories if c in categories]
         self.split = split
-        self.labels: list[BrodenLabel] = read_labels(self.root, self.categories)
+        self.labels: list[BrodenLabel] = read_labels(self.root, self.categories, all_categories)
         self._by_number = {lab.number: lab for lab in self.labels}
         self.concepts = [lab for lab in self.labels if lab.category]
         #: one more than the largest label number: the size of dense label-indexed arrays.

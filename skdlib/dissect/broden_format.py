@@ -250,10 +250,26 @@ def _read_coverage(root: Path, category: str, numbers: set[int]) -> dict[int, fl
     return out
 
 
-def read_labels(root: Path, categories: Sequence[str]) -> list[BrodenLabel]:
+def read_labels(
+    root: Path, categories: Sequence[str], known: Sequence[str] | None = None
+) -> list[BrodenLabel]:
     """Every label of ``label.csv``, sorted by number, with its primary category among
-    ``categories`` (``""`` if it belongs to none of them); see the module docstring."""
-    rows, _ = _read_label_rows(root)
+    ``categories`` (``""`` if it belongs to none of them); see the module docstring.
+
+    ``known`` (the names of ``category.csv``): a label placed in a category outside it is an
+    error naming the line, instead of a concept that silently disappears.
+    """
+    rows, lines = _read_label_rows(root)
+    if known is not None:
+        for number, name, cats, _, _ in rows:
+            stray = [c for c in cats if c not in known]
+            if stray:
+                raise BrodenFormatError(
+                    f"{root / 'label.csv'} line {lines[number]}: label {number} ({name!r}) is in "
+                    f"categor{'y' if len(stray) == 1 else 'ies'} {stray}, which category.csv does "
+                    f"not list (it lists {list(known)}); correct the name in label.csv or add "
+                    "the category to category.csv"
+                )
     numbers = {r[0] for r in rows}
     coverage = {c: _read_coverage(root, c, numbers) for c in categories}
     order = {c: i for i, c in enumerate(categories)}

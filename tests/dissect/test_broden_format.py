@@ -78,6 +78,9 @@ def test_missing_folder_names_place_url_and_helper(tmp_path):
          r"label.csv line 5: label number 1 already defined on line 2"),
         ("c_part.csv", "2,300,handle", "2,301,handle",
          r"c_part.csv line 3: label number 301 is not in label.csv"),
+        ("label.csv", "300,handle,part(1)", "300,handle,parts(1)",
+         r"label.csv line 4: label 300 \('handle'\) is in category \['parts'\], which "
+         r"category.csv does not list \(it lists \['object', 'part', 'scene'\]\)"),
     ],
 )  # fmt: skip
 def test_malformed_rows_name_file_and_line(hand, file, old, new, match):
