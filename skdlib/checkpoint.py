@@ -8,8 +8,10 @@ reader sees either the old file or the new one.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,17 +28,56 @@ __all__ = [
 ]
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file: 0o666 less the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_error(path: Path, exc: BaseException) -> OSError:
+    """An ``OSError`` naming ``path``, saying "no space left on device" when that is the cause,
+    with the bytes still free there."""
+    free = shutil.disk_usage(path.parent).free
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+        # torch.save's zip writer reports a short write as an "unexpected pos" enforce failure
+        isinstance(exc, RuntimeError) and "unexpected pos" in str(exc)
+    )
+    if full:
+        return OSError(
+            errno.ENOSPC,
+            f"could not write {path}: no space left on device ({free:,} bytes free in "
+            f"{path.parent}); free some space or choose another folder, then run again — the "
+            "previous file, if any, is unchanged",
+        )
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    code = exc.errno if isinstance(exc, OSError) else None
+    return OSError(code, f"could not write {path}: {detail} ({free:,} bytes free in {path.parent})")
+
+
 def _atomic_write(path: str | os.PathLike, write, mode: str) -> Path:
-    """Call ``write(handle)`` on a temporary file beside ``path``, fsync, rename over ``path``."""
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync, rename over ``path``.
+
+    The file gets the usual permissions (0o666 less the umask, not ``mkstemp``'s 0o600). A
+    failure to write (a full disk included) removes the temporary file and raises an ``OSError``
+    naming ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, mode) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        if isinstance(exc, RuntimeError) and "unexpected pos" not in str(exc):
+            raise  # not a write failure (e.g. an object that cannot be pickled)
+        raise _write_error(path, exc) from exc
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -50,3 +50,64 @@ def test_load_artifact_and_checkpoint_errors_name_the_file(tmp_path):
         ValueError, match=r"different run:\n  checkpoint: \{'lr': 0.1\}\n.*0.2.*\nhint"
     ):
         load_checkpoint(path, "f/1", {"lr": 0.2}, "checkpoint", "hint")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        pt = atomic_save({"x": 1}, tmp_path / "a.pt")
+        md = atomic_write_text(tmp_path / "b.md", "x")
+        plain = tmp_path / "c.txt"
+        plain.write_text("x")  # what open() gives under the same umask
+    finally:
+        os.umask(umask)
+    expected = plain.stat().st_mode & 0o777
+    assert expected == 0o644
+    assert pt.stat().st_mode & 0o777 == expected and md.stat().st_mode & 0o777 == expected
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(28, "No space left on device"),  # errno.ENOSPC from a plain write
+        RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 834304 vs 834200"),
+    ],
+)
+def test_a_full_disk_names_the_file_the_cause_and_the_free_bytes(tmp_path, monkeypatch, failure):
+    import errno
+    import shutil
+
+    from skdlib import checkpoint
+
+    path = atomic_write_text(tmp_path / "r.json", "old")
+
+    def full(obj, handle):
+        handle.write(b"partial")
+        raise failure
+
+    monkeypatch.setattr(checkpoint.torch, "save", full)
+    free = shutil.disk_usage(tmp_path).free
+    with pytest.raises(OSError) as info:
+        atomic_save({"x": 1}, path)
+    message = str(info.value)
+    assert info.value.errno == errno.ENOSPC
+    assert f"could not write {path}: no space left on device (" in message
+    assert "bytes free in" in message
+    reported = int(message.split("device (")[1].split(" bytes")[0].replace(",", ""))
+    assert abs(reported - free) < 64 * 2**20  # the free space of that disk, give or take
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_other_write_errors_name_the_file(tmp_path, monkeypatch):
+    from skdlib import checkpoint
+
+    def denied(obj, handle):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(checkpoint.torch, "save", denied)
+    with pytest.raises(
+        OSError, match=r"could not write .*x\.pt: Permission denied \(.* bytes free"
+    ):
+        atomic_save({"x": 1}, tmp_path / "x.pt")
