@@ -11,6 +11,7 @@ import csv
 import errno
 import io
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -125,8 +126,19 @@ def load_artifact(path: str | os.PathLike, what: str = "artifact") -> dict:
         raise FileNotFoundError(f"{what} not found: {path}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"cannot read {what} {path}: {exc}") from exc
+    except pickle.UnpicklingError as exc:  # weights_only refused an object
+        raise ValueError(
+            f"cannot read {what} {path}: it holds Python objects other than tensors and plain "
+            "values, which skdlib does not unpickle (they could run code). A RepDistiller "
+            "'<model>_last.pth' is such a file (it stores the training options): pass its "
+            "'ckpt_epoch_240.pth' or '<model>_best.pth' instead, which hold the 'model' weights"
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file name and the cause
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(
+            f"cannot read {what} {path}: the file is damaged, incomplete (an interrupted copy or "
+            f"download?) or not a PyTorch file ({first}); re-create or re-download it"
+        ) from exc
     if not isinstance(obj, dict):
         raise ValueError(f"{path} is not an skdlib {what} (found {type(obj).__name__})")
     return obj

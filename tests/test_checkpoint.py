@@ -36,8 +36,16 @@ def test_load_artifact_and_checkpoint_errors_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="model not found: .*nope.pt"):
         load_artifact(tmp_path / "nope.pt", "model")
     (tmp_path / "junk.pt").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="cannot read artifact .*junk.pt"):
+    with pytest.raises(
+        ValueError, match=r"cannot read artifact .*junk.pt: the file is damaged, incomplete"
+    ):
         load_artifact(tmp_path / "junk.pt")
+    good = atomic_save({"x": torch.arange(100)}, tmp_path / "good.pt").read_bytes()
+    (tmp_path / "half.pt").write_bytes(good[: len(good) // 2])  # an interrupted copy
+    with pytest.raises(
+        ValueError, match=r"half.pt: the file is damaged, incomplete .*re-download it"
+    ):
+        load_artifact(tmp_path / "half.pt")
     torch.save([1, 2], tmp_path / "list.pt")
     with pytest.raises(ValueError, match="is not an skdlib artifact \\(found list\\)"):
         load_artifact(tmp_path / "list.pt")

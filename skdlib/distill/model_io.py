@@ -17,7 +17,7 @@ from torch import nn
 from .. import __version__
 from ..checkpoint import atomic_save, load_artifact
 from .features import classifier
-from .models import create_model
+from .models import MODEL_NAMES, create_model
 
 __all__ = ["MODEL_FORMAT", "save_model", "load_model"]
 
@@ -70,7 +70,11 @@ def load_model(
     elif isinstance(state.get("model"), Mapping):
         weights = state["model"]
         if arch is None:
-            raise ValueError(f"{source} is a RepDistiller checkpoint: pass its arch too")
+            raise ValueError(
+                f"{source} is a RepDistiller checkpoint, which does not record its architecture: "
+                "name it with --teacher-arch on the command line (arch= in Python; in a Table-1 "
+                f"job it is the pair's teacher), one of {', '.join(MODEL_NAMES)}"
+            )
     else:
         raise ValueError(
             f"{source} is neither an skdlib model artifact nor a checkpoint with a 'model' state "

@@ -29,8 +29,21 @@ def test_repdistiller_checkpoints_need_their_arch(tmp_path):
     model = create_model("resnet20")
     torch.save({"model": model.state_dict(), "epoch": 240}, tmp_path / "ckpt.pth")
     assert same_weights(model, load_model(tmp_path / "ckpt.pth", "resnet20"))
-    with pytest.raises(ValueError, match="RepDistiller checkpoint: pass its arch"):
+    with pytest.raises(
+        ValueError, match="does not record its architecture: name it with --teacher-arch"
+    ):
         load_model(tmp_path / "ckpt.pth")
+    # RepDistiller's <model>_last.pth also stores its argparse options: refused, with the fix
+    import argparse
+
+    torch.save(
+        {"model": model.state_dict(), "opt": argparse.Namespace(lr=0.05)}, tmp_path / "last.pth"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"last.pth: it holds Python objects .* pass its 'ckpt_epoch_240.pth' or",
+    ):
+        load_model(tmp_path / "last.pth", "resnet20")
     with pytest.raises(ValueError, match="do not fit a resnet32"):
         load_model(tmp_path / "ckpt.pth", "resnet32")
     torch.save({"weights": 1}, tmp_path / "other.pt")
