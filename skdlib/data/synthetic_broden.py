@@ -195,7 +195,9 @@ def make_synthetic_broden(
     """Write a generated Broden of ``n_images`` scenes at ``size`` px into ``root``.
 
     Deterministic: the same arguments give byte-identical files. The folder is written under a
-    temporary name and renamed when complete, so an interrupted call leaves no half data set. If
+    temporary name and renamed when complete, so an interrupted call leaves no half data set; the
+    temporary folder of a killed run is removed by the next call. Two runs generating the same set
+    at once both succeed: the first to finish provides the folder, the other discards its copy. If
     ``root`` already holds a generated Broden with the same arguments it is returned as is; one
     with other arguments (or any other non-empty folder) is an error unless ``overwrite=True``.
 
@@ -232,8 +234,7 @@ def make_synthetic_broden(
         "val_fraction": float(val_fraction),
     }
     if root.exists() and any(root.iterdir()) and not overwrite:
-        params_path = root / PARAMS_FILE
-        found = json.loads(params_path.read_text()) if params_path.is_file() else None
+        found = _params_of(root)
         if found == params:
             return root
         raise FileExistsError(
@@ -242,14 +243,43 @@ def make_synthetic_broden(
             + f", not {params}; pass overwrite=True or choose another folder"
         )
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    _remove_abandoned(root)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-{os.getpid()}-", dir=root.parent))
     try:
         _write(tmp, n_images, size, seed, val_fraction, progress)
         (tmp / PARAMS_FILE).write_text(json.dumps(params, indent=2))
-        if root.exists():
+        if overwrite and root.exists():
             shutil.rmtree(root)
-        os.replace(tmp, root)
+        try:
+            os.rename(tmp, root)  # fails if another run finished the folder meanwhile
+        except OSError:
+            if _params_of(root) != params:
+                raise FileExistsError(
+                    f"{root} was created by another run while this one generated it, with "
+                    f"{_params_of(root)}, not {params}; choose another folder"
+                ) from None
+            shutil.rmtree(tmp, ignore_errors=True)  # the same data set: keep the finished one
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return root
+
+
+def _params_of(root: Path) -> dict | None:
+    path = root / PARAMS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _remove_abandoned(root: Path) -> None:
+    """Delete temporary folders of ``root`` left by runs that were killed (their process is gone);
+    those of runs still writing are left alone."""
+    for tmp in root.parent.glob(f".{root.name}.tmp-*"):
+        pid = tmp.name[len(f".{root.name}.tmp-") :].split("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's

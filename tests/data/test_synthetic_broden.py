@@ -124,3 +124,55 @@ def test_deterministic_by_seed_and_idempotent(root, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
     with pytest.raises(ValueError, match="n_images must be >= 1"):
         make_synthetic_broden(tmp_path / "x", 0)
+
+
+def test_a_run_finishing_second_keeps_the_first_runs_folder(root, tmp_path, monkeypatch):
+    from skdlib.data import synthetic_broden
+
+    target = tmp_path / "shared"
+    real_write = synthetic_broden._write
+    finished = {}
+
+    def write_while_another_run_finishes(tmp, *args):
+        real_write(tmp, *args)
+        if not finished:  # the other run completes the folder while this one is still writing
+            finished["stamp"] = True
+            make_synthetic_broden(target, N, size=SIZE, seed=SEED, progress=False)
+            finished["files"] = _files(target)
+            finished["inode"] = (target / "index.csv").stat().st_ino
+
+    monkeypatch.setattr(synthetic_broden, "_write", write_while_another_run_finishes)
+    assert make_synthetic_broden(target, N, size=SIZE, seed=SEED, progress=False) == target
+    assert (target / "index.csv").stat().st_ino == finished["inode"]  # not deleted and replaced
+    assert _files(target) == finished["files"] == _files(root)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # our copy discarded
+    # a different data set appearing meanwhile is an error, and leaves that folder alone
+    finished.clear()
+    other = tmp_path / "other"
+
+    def another_set_appears(tmp, *args):
+        real_write(tmp, *args)
+        if not finished:
+            finished["stamp"] = True
+            make_synthetic_broden(other, 3, size=SIZE, seed=SEED, progress=False)
+
+    monkeypatch.setattr(synthetic_broden, "_write", another_set_appears)
+    with pytest.raises(FileExistsError, match="was created by another run while this one"):
+        make_synthetic_broden(other, N, size=SIZE, seed=SEED, progress=False)
+    assert len(BrodenDataset(other)) == 3
+
+
+def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    abandoned = tmp_path / f".b.tmp-{int(dead.stdout)}-x1y2"
+    (abandoned / "images").mkdir(parents=True)
+    running = tmp_path / f".b.tmp-{os.getpid()}-z3"  # a live process: maybe still writing
+    running.mkdir()
+    make_synthetic_broden(tmp_path / "b", 2, size=SIZE, seed=SEED, progress=False)
+    assert not abandoned.exists() and running.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "b"]
