@@ -4,8 +4,10 @@ a time.
 ``python -m skdlib notebooks --profile quick`` executes every numbered notebook in order with
 ``profile`` injected as a parameter, writes the executed copies to ``runs/<profile>/notebooks/``,
 and ends with ``runs/<profile>/summary.md``: the key numbers each notebook recorded in
-``metrics.json`` and links to every figure. The first failing notebook stops the run with a
-message naming it and its executed copy (where the traceback is), and a non-zero exit.
+``metrics.json`` and links to every figure. Each notebook is executed into a temporary file and
+renamed when it completes, so an interrupted run never leaves a half-executed copy in place of a
+good one. The first failing notebook stops the run with a message naming it and its executed copy
+(where the traceback is), and a non-zero exit; a run that stops early marks its summary incomplete.
 """
 
 from __future__ import annotations
@@ -60,25 +62,41 @@ def execute_notebooks(
         bar.set_postfix_str(nb.name)
         start = time.perf_counter()
         target = executed / nb.name
+        # executed into a temporary file: the previous good copy stays until this one is done
+        running = executed / f".{nb.stem}.running.ipynb"
         try:
             papermill.execute_notebook(
                 str(nb),
-                str(target),
+                str(running),
                 parameters={"profile": profile},
                 kernel_name="python3",
                 cwd=str(nb.parent),
                 progress_bar=False,
             )
         except Exception as exc:  # noqa: BLE001 - papermill raises several kinds
+            if running.exists():
+                os.replace(running, target)  # the failed copy, with its traceback
             last = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+            message = f"notebook {nb.name} failed with profile {profile!r}: {last}"
+            _finish(out, timings, stopped=message)
             raise NotebookFailed(
-                f"notebook {nb.name} failed with profile {profile!r}: {last}\n"
-                f"the executed copy with the traceback is {target}"
+                f"{message}\nthe executed copy with the traceback is {target}"
             ) from exc
+        except BaseException:  # Ctrl-C, a kill: the half-run copy must not pass for a result
+            if running.exists():
+                running.unlink()
+            _finish(out, timings, stopped=f"interrupted during {nb.name}")
+            raise
+        os.replace(running, target)
         timings[nb.name] = round(time.perf_counter() - start, 1)
         tqdm.write(f"{nb.name}: {timings[nb.name]:.0f} s")
-    out.record("timings_s", **timings, total=round(sum(timings.values()), 1))
-    return write_summary(out)
+    return _finish(out, timings)
+
+
+def _finish(out: OutputFolder, timings: dict[str, float], stopped: str | None = None) -> Path:
+    if timings:
+        out.record("timings_s", **timings, total=round(sum(timings.values()), 1))
+    return write_summary(out, stopped=stopped)
 
 
 def _format(value) -> str:
@@ -89,9 +107,18 @@ def _format(value) -> str:
     return str(value)
 
 
-def write_summary(out: OutputFolder) -> Path:
-    """Write ``summary.md``: every recorded metric section as a table, then the figures."""
+def write_summary(out: OutputFolder, stopped: str | None = None) -> Path:
+    """Write ``summary.md``: every recorded metric section as a table, then the figures.
+
+    ``stopped``: why the run stopped early; the summary then opens by saying it is incomplete.
+    """
     lines = [f"# skd tutorial — profile `{out.profile}`", ""]
+    if stopped:
+        lines += [
+            f"**Incomplete run: {stopped}.** The notebooks after it did not run; numbers and "
+            "figures they record may be missing or left from an earlier run.",
+            "",
+        ]
     if out.profile != "paper":
         lines += [
             "Offline data and models: synthetic concept images, a ResNet18 trained briefly on",

@@ -62,6 +62,43 @@ def test_first_failure_stops_the_run_and_names_the_notebook(project):
     assert not (project / "runs" / "smoke" / "notebooks" / "02_never.ipynb").exists()
 
 
+def test_a_failed_run_marks_its_summary_incomplete(project):
+    make_notebook(project / "notebooks" / "01_bad.ipynb", "raise ValueError('broken step')")
+    with pytest.raises(NotebookFailed):
+        execute_notebooks("smoke", notebook_paths(project / "notebooks"), progress=False)
+    text = (project / "runs" / "smoke" / "summary.md").read_text()
+    assert "**Incomplete run: notebook 01_bad.ipynb failed with profile 'smoke'" in text
+    executed = project / "runs" / "smoke" / "notebooks"
+    assert [p.name for p in executed.iterdir()] == ["01_bad.ipynb"]  # the copy with the traceback
+
+
+def test_an_interrupted_run_keeps_the_previous_copy_and_says_so(project, monkeypatch):
+    import papermill
+
+    make_notebook(project / "notebooks" / "01_a.ipynb", "x = 1")
+    make_notebook(project / "notebooks" / "02_b.ipynb", "y = 2")
+    execute_notebooks("smoke", notebook_paths(project / "notebooks"), progress=False)
+    executed = project / "runs" / "smoke" / "notebooks"
+    good = (executed / "02_b.ipynb").read_bytes()
+    complete = (project / "runs" / "smoke" / "summary.md").read_text()
+    assert "Incomplete" not in complete
+    real = papermill.execute_notebook
+
+    def ctrl_c_in_02(source, output, **kwargs):
+        if source.endswith("02_b.ipynb"):  # papermill has written part of the copy: then Ctrl-C
+            Path(output).write_text('{"cells": "half"}')
+            raise KeyboardInterrupt
+        return real(source, output, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", ctrl_c_in_02)
+    with pytest.raises(KeyboardInterrupt):
+        execute_notebooks("smoke", notebook_paths(project / "notebooks"), progress=False)
+    assert (executed / "02_b.ipynb").read_bytes() == good  # the previous good copy
+    assert sorted(p.name for p in executed.iterdir()) == ["01_a.ipynb", "02_b.ipynb"]
+    text = (project / "runs" / "smoke" / "summary.md").read_text()
+    assert "**Incomplete run: interrupted during 02_b.ipynb.**" in text
+
+
 def test_unknown_profile_is_refused(project):
     with pytest.raises(ValueError, match="profile must be one of"):
         execute_notebooks("fast", [project / "x.ipynb"], progress=False)
