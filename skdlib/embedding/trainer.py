@@ -57,6 +57,27 @@ def _batch_images(batch: Any) -> torch.Tensor:
     )
 
 
+def _check_finite(acts: dict[str, torch.Tensor], layers: Sequence[str], where: str) -> None:
+    """Stop with the layer and the batch positions whose activations hold NaN or inf."""
+    for name in layers:
+        bad = ~torch.isfinite(acts[name]).flatten(1).all(1)
+        if bool(bad.any()):
+            positions = bad.nonzero().flatten().tolist()
+            raise FloatingPointError(
+                f"layer {name!r}: non-finite activations (NaN or inf) on {len(positions)} image(s) "
+                f"of {where}, at batch positions {positions[:10]}; nothing was saved. Check those "
+                "images for NaN/inf pixels and the model's weights (a diverged network?)"
+            )
+
+
+def _check_loss(loss: torch.Tensor, where: str) -> None:
+    if not bool(torch.isfinite(loss)):
+        raise FloatingPointError(
+            f"the embedding loss became {float(loss.detach())} in {where}; nothing was saved. The "
+            "activations were finite, so the vectors diverged: lower the learning rate"
+        )
+
+
 class EmbeddingTrainer:
     """Learn semantic vectors for the neurons of a frozen model's layers (paper Eq. 1).
 
@@ -135,10 +156,12 @@ class EmbeddingTrainer:
         """
         with torch.no_grad(), capture(self.model, self.layers, detach=True) as acts:
             self.model(images.to(self.device, non_blocking=True))
+        _check_finite(acts, self.layers, f"the batch of epoch {self.epoch + 1}")
         cfg = self.config
         loss = embedding_loss_over_layers(
             acts, self.vectors.as_dict(), cfg.tau, cfg.exclude_diagonal
         )
+        _check_loss(loss, f"epoch {self.epoch + 1}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -283,6 +306,7 @@ class EmbeddingTrainer:
             for batch in tqdm(loader, desc="dataset targets", leave=False, disable=not progress):
                 images = _batch_images(batch).to(self.device, non_blocking=True)
                 self.model(images)
+                _check_finite(acts, self.layers, f"the batch starting at image {count}")
                 for name in self.layers:
                     p = activation_target(acts[name], cfg.tau, cfg.exclude_diagonal)
                     sums[name] = sums.get(name, 0) + p * len(images)
@@ -331,6 +355,7 @@ class EmbeddingTrainer:
                         for n in self.layers
                     ]
                 ).mean()
+                _check_loss(loss, f"step {step} of epoch {epoch}")
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()

@@ -234,3 +234,44 @@ def test_fit_dataset_mean_recovers_planted_pairs_and_logs_callbacks():
     assert [e[0] for e in recorder.events] == ["start"] + ["epoch"] * 5 + ["end"]
     assert emb.meta["training"]["mode"] == "dataset-mean, 200 steps"
     assert all(p.requires_grad for p in model.parameters())
+
+
+def _nan_loader(bad: tuple[int, ...] = (3, 17)) -> DataLoader:
+    images = planted_data(32)
+    images[list(bad), :, 2, 2] = float("nan")  # one pixel of two images
+    return DataLoader(TensorDataset(images, torch.zeros(32, dtype=torch.long)), batch_size=16)
+
+
+@pytest.mark.parametrize("mode", ["fit", "fit_dataset_mean"])
+def test_non_finite_activations_stop_training_naming_layer_and_images(mode, tmp_path):
+    model, _ = planted_model()
+    trainer = EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=2), arch="planted")
+    with pytest.raises(FloatingPointError) as info:
+        if mode == "fit":
+            trainer.fit(_nan_loader(), checkpoint=tmp_path / "c.ckpt", progress=False)
+        else:
+            trainer.fit_dataset_mean(_nan_loader(), steps=10, progress=False)
+    message = str(info.value)
+    assert "layer '1': non-finite activations (NaN or inf) on 1 image(s)" in message
+    assert "at batch positions [3]" in message and "nothing was saved" in message
+    if mode == "fit_dataset_mean":
+        assert "the batch starting at image 0" in message
+    assert not list(tmp_path.iterdir())  # no checkpoint of NaN vectors
+
+
+def test_diverged_vectors_stop_training_with_advice():
+    model, _ = planted_model()
+    trainer = EmbeddingTrainer(model, ["1"], EmbeddingConfig(epochs=1), arch="planted")
+    prepare = trainer.prepare
+
+    def prepare_diverged(shape):  # vectors that blew up, as with a far too large learning rate
+        prepare(shape)
+        with torch.no_grad():
+            for p in trainer.vectors.parameters():
+                p.fill_(float("inf"))
+
+    trainer.prepare = prepare_diverged
+    with pytest.raises(
+        FloatingPointError, match=r"loss became nan in step 1 of epoch 1.*lower the learning rate"
+    ):
+        trainer.fit_dataset_mean(loader(64), steps=5, progress=False)
