@@ -7,10 +7,10 @@ targets are the constant semantic vectors of its embedding.
 
 Runs are reproducible and resumable: each epoch reseeds torch's global RNG from
 ``(seed, epoch)`` before the data loader is iterated, and the model, optimizer, scheduler and
-metrics are saved atomically after every epoch; restarting with the same output folder continues
-where the run stopped, bit for bit on the CPU (on CUDA up to the nondeterminism of cuDNN's
-kernels). A run folder holds ``checkpoint.pt``, ``metrics.json`` / ``metrics.csv`` (per-epoch
-rows, last- and best-epoch top-1), ``best.pt`` and, when finished, ``model.pt``.
+metrics are saved atomically after every epoch (a diverged epoch stops the run unsaved);
+restarting with the same output folder continues where the run stopped, bit for bit on the CPU.
+A run folder holds ``checkpoint.pt``, ``metrics.json`` / ``metrics.csv`` (per-epoch rows, last-
+and best-epoch top-1), ``best.pt`` and, when finished, ``model.pt``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ..runtime import resolve_device
 from ..schedule import epoch_seed
 from .baselines import kd_loss
 from .config import DistillConfig
-from .evaluate import evaluate
+from .evaluate import check_finite_epoch, evaluate
 from .features import FeatureSpec, classifier, feature_spec
 from .methods import get_method
 from .model_io import load_model, save_model
@@ -327,7 +327,8 @@ class DistillTrainer:
         summary = asdict(self.summary)
         history = summary.pop("history")
         atomic_write_text(
-            out / "metrics.json", json.dumps({**info, **summary, "history": history}, indent=1)
+            out / "metrics.json",
+            json.dumps({**info, **summary, "history": history}, indent=1, allow_nan=False),
         )
         atomic_write_text(out / "metrics.csv", csv_text(history))
 
@@ -375,6 +376,9 @@ class DistillTrainer:
                 row = self._train_epoch(train_loader, epoch, progress)
                 test = evaluate(self.student, test_loader, self.device)
                 row.update(test_loss=test["loss"], test_top1=test["top1"], test_top5=test["top5"])
+                check_finite_epoch(
+                    self.student, row, epoch, f"{self.method.name} {self.student_arch}"
+                )
                 self.epoch = epoch
                 self._record(row, out)
                 bar.set_postfix(top1=f"{test['top1']:.2f}", best=f"{self.summary.best_top1:.2f}")

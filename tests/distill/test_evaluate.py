@@ -27,3 +27,19 @@ def test_evaluate_matches_a_loop_count():
         100 * top5 / 30
     )
     assert r["loss"] == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-6)
+
+
+def test_check_finite_epoch_looks_at_losses_weights_and_batch_norm_statistics():
+    import math
+
+    from skdlib.distill.evaluate import check_finite_epoch
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    ok = {"train_loss": 1.0, "test_loss": 2.0, "lr": 0.1}
+    assert check_finite_epoch(model, ok, 1, "run") is None
+    for row in ({**ok, "train_loss": math.inf}, {**ok, "test_loss": math.nan}):
+        with pytest.raises(FloatingPointError, match=r"run: training diverged in epoch 2"):
+            check_finite_epoch(model, row, 2, "run")
+    model[1].running_var[0] = math.inf  # finite weights, a diverged batch-norm statistic
+    with pytest.raises(FloatingPointError, match=r"finite weights: False.*now 0.1\)"):
+        check_finite_epoch(model, ok, 3, "run")

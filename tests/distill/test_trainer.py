@@ -279,3 +279,27 @@ def test_resume_equals_uninterrupted(data, tmp_path, pipeline):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
 
     assert strip(full.summary.history) == strip(resumed.summary.history)
+
+
+def test_a_diverging_run_stops_and_saves_nothing_of_the_bad_epoch(data, tmp_path):
+    import json
+
+    _, test = data
+    loader = make_loader(test, 40, train=True, device="cpu")
+    diverging = DistillTrainer(TinyNet(), DistillConfig(epochs=3, lr=1e30), "tiny", device="cpu")
+    with pytest.raises(FloatingPointError, match=r"none tiny: training diverged in epoch 1 "):
+        diverging.fit(loader, loader, out_dir=tmp_path / "bad", progress=False)
+    saved = (
+        sorted(p.name for p in (tmp_path / "bad").iterdir()) if (tmp_path / "bad").exists() else []
+    )
+    assert not {"model.pt", "best.pt", "checkpoint.pt", "metrics.json"} & set(saved)
+    assert not diverging.summary.complete and diverging.summary.epochs_done == 0
+    # a good run's metrics are strict JSON (no bare NaN a JSON reader would reject)
+    good = DistillTrainer(TinyNet(), DistillConfig(epochs=1), "tiny", device="cpu")
+    good.fit(loader, loader, out_dir=tmp_path / "good", progress=False)
+
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    metrics = json.loads((tmp_path / "good" / "metrics.json").read_text(), parse_constant=refuse)
+    assert metrics["complete"] is True
