@@ -130,6 +130,25 @@ def run_all(driver, by) -> None:
     ).click()
 
 
+def started(driver, by) -> bool:
+    """Whether some code cell has begun to run: its prompt shows ``[*]`` or a count."""
+    prompts = [p.text.strip() for p in driver.find_elements(by.CSS_SELECTOR, ".jp-InputPrompt")]
+    return any(p and p != "[ ]:" for p in prompts)
+
+
+def run_all_until_started(driver, by, attempts: int = 3) -> None:
+    """Run All, again if a busy machine swallowed the click (no cell started within 30 s)."""
+    for attempt in range(1, attempts + 1):
+        run_all(driver, by)
+        try:
+            wait_for(lambda: started(driver, by), 30, "a cell to start", poll=0.5)
+            return
+        except AssertionError:
+            if attempt == attempts:
+                raise
+            driver.find_element(by.TAG_NAME, "body").send_keys("\ue00c")  # Escape: close menus
+
+
 def errors_in_outputs(driver, by) -> list[str]:
     shown = driver.find_elements(
         by.CSS_SELECTOR,
@@ -184,7 +203,7 @@ def test_explorer_in_jupyterlab(request, tmp_path):
             lambda: driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell"), 60, "cells"
         )
         wait_for(lambda: kernel_status(driver, By) == "idle", 60, "the kernel to be idle")
-        run_all(driver, By)
+        run_all_until_started(driver, By)
         done = f"figure saved: runs/{profile}/figures/06_explorer.png"
         try:
             wait_for(lambda: done in notebook_text(driver, By), 300, "all cells to run", poll=0.5)
