@@ -35,7 +35,7 @@ from .model_io import load_model
 from .models import create_model, stage_names
 from .trainer import DistillTrainer
 
-__all__ = ["train_model", "embed_teacher"]
+__all__ = ["train_model", "embed_teacher", "finished_embedding"]
 
 
 def train_model(
@@ -98,7 +98,9 @@ def embed_teacher(
 
     The training images are shown without augmentation (normalised, shuffled each epoch). With
     ``out_dir`` the run checkpoints to ``embedding.ckpt`` (and resumes from it) and the result is
-    saved as ``out_dir/embedding.pt``; if that file exists it is loaded instead of retrained.
+    saved as ``out_dir/embedding.pt``; if that file exists it is loaded instead of retrained —
+    only when it was made with the same settings, teacher architecture and data (else a
+    ``ValueError`` names what differs; a finished result is never silently replaced or reused).
 
     Args:
         teacher: a trained model or its file (:func:`load_model`).
@@ -111,25 +113,21 @@ def embed_teacher(
         The :class:`NeuronEmbedding` (``.vectors``: ``{stage: (C, K)}``).
     """
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None and (out / "embedding.pt").exists():
-        return NeuronEmbedding.load(out / "embedding.pt")
+    config = config or EmbeddingConfig()
     if teacher_arch is None and isinstance(teacher, (str, os.PathLike)):
         teacher_arch = load_artifact(teacher, "model checkpoint").get("arch")
+    data_info = _data_info(dataset)
+    if out is not None and (out / "embedding.pt").exists():
+        return finished_embedding(out, dataset, config, teacher_arch)
     model = load_model(teacher, teacher_arch)
     device = resolve_device(device)
     loader = make_loader(
         dataset, batch_size, train=False, shuffle=True, device=device, pipeline=pipeline
     )
-    data_info = {
-        "name": type(dataset).__name__,
-        "split": "train" if getattr(dataset, "train", True) else "test",
-        "n_images": len(dataset),
-        "augmentation": "none",
-    }
     trainer = EmbeddingTrainer(
         model,
         stage_names(model),
-        config or EmbeddingConfig(),
+        config,
         device=device,
         arch=teacher_arch,
         data_info=data_info,
@@ -138,4 +136,54 @@ def embed_teacher(
     emb = trainer.fit(loader, checkpoint=checkpoint, progress=progress)
     if out is not None:
         emb.save(out / "embedding.pt")
+    return emb
+
+
+def _data_info(dataset: Any) -> dict[str, Any]:
+    return {
+        "name": type(dataset).__name__,
+        "split": "train" if getattr(dataset, "train", True) else "test",
+        "n_images": len(dataset),
+        "augmentation": "none",
+    }
+
+
+def finished_embedding(
+    out_dir: str | os.PathLike, dataset: Any, config: EmbeddingConfig, arch: str | None
+) -> NeuronEmbedding | None:
+    """The finished :func:`embed_teacher` result in ``out_dir`` if it was made as asked (same
+    settings, teacher architecture and data), ``None`` if there is none.
+
+    Raises:
+        ValueError: when it was made otherwise, listing each difference as
+            ``key: saved -> asked`` and what to do. Table-1 jobs call this for every teacher
+            before any training, so a changed ``embedding`` config stops the job at once.
+
+    Example::
+
+        finished_embedding("runs/t", train, EmbeddingConfig(dim=32), "resnet32x4")
+        # ValueError: runs/t/embedding.pt was made with other settings (dim: 16 -> 32) ...
+    """
+    path = Path(out_dir) / "embedding.pt"
+    if not path.exists():
+        return None
+    data_info = _data_info(dataset)
+    emb = NeuronEmbedding.load(path)
+    saved = {**emb.meta.get("training", {}), "arch": emb.meta.get("arch")}
+    saved.update({f"data.{k}": v for k, v in emb.meta.get("data", {}).items()})
+    asked: dict[str, Any] = {**config.to_dict(), "arch": arch}
+    asked.update({f"data.{k}": v for k, v in data_info.items()})
+
+    def same(a: Any, b: Any) -> bool:
+        return (list(a) if isinstance(a, tuple) else a) == (list(b) if isinstance(b, tuple) else b)
+
+    differ = [
+        f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in asked.items() if not same(saved.get(k), v)
+    ]
+    if differ:
+        raise ValueError(
+            f"{path} was made with other settings ({'; '.join(differ)}), so it is not reused. "
+            f"Delete {path} and {path.with_suffix('.ckpt')} to train it again with these settings, "
+            "or choose another output folder."
+        )
     return emb

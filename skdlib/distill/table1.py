@@ -56,7 +56,7 @@ from .methods import get_method
 from .model_io import load_model
 from .models import MODEL_NAMES, PAPER_PAIRS, stage_channels, stage_names
 from .report import render_table1
-from .steps import embed_teacher, train_model
+from .steps import embed_teacher, finished_embedding, train_model
 
 __all__ = ["Table1Config", "run_table1"]
 
@@ -246,6 +246,10 @@ def run_table1(
         disable=not progress,
     )
 
+    for name in teachers if needs_embedding else ():  # a changed embedding config stops here
+        finished_embedding(
+            out / "teachers" / name, train_set, EmbeddingConfig.from_dict(cfg.embedding), name
+        )
     model_files: dict[str, Path] = {}
     for name in teachers:
         folder = out / "teachers" / name

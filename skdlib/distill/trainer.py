@@ -173,6 +173,7 @@ class DistillTrainer:
         else:
             vectors = dict(embedding)
         self._check_static_pairing(vectors)
+        self.embedding_meta["digest"] = NeuronEmbedding(dict(vectors)).digest()
         self.vectors = {
             k: v.detach().to(self.device, torch.float32).clone() for k, v in vectors.items()
         }
@@ -287,6 +288,7 @@ class DistillTrainer:
             "method": self.method.name,
             "weights": dict(self.weights),
             "config": self.config.to_dict(),
+            "embedding": self.embedding_meta.get("digest"),
         }
 
     def _save_checkpoint(self, path: Path) -> None:

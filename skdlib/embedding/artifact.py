@@ -7,6 +7,7 @@ it. Its queries are the paper's: nearest neurons (Fig. 2) and additive relations
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,26 @@ class NeuronEmbedding:
     @property
     def layers(self) -> list[str]:
         return list(self.vectors)
+
+    def digest(self) -> str:
+        """A short SHA-256 of the layer names and vector values: equal iff the vectors are equal.
+
+        Runs that use the vectors (static distillation) record it, so a checkpoint made with
+        other vectors is never resumed.
+
+        Example:
+            >>> a = NeuronEmbedding({"l": torch.ones(2, 3)})
+            >>> a.digest() == NeuronEmbedding({"l": torch.ones(2, 3)}).digest()
+            True
+            >>> a.digest() == NeuronEmbedding({"l": torch.zeros(2, 3)}).digest()
+            False
+        """
+        sha = hashlib.sha256()
+        for name in sorted(self.vectors):
+            values = self.vectors[name].detach().to("cpu", torch.float32).contiguous()
+            sha.update(f"{name}:{tuple(values.shape)};".encode())
+            sha.update(values.numpy().tobytes())
+        return sha.hexdigest()[:16]
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:

@@ -92,7 +92,9 @@ class EmbeddingTrainer:
         device: ``None``/``"auto"`` for CUDA when present, else CPU.
         arch: the architecture's name, recorded in the artifact (default: the model's class
             name, lower case).
-        data_info: free-form description of the data recorded in the artifact.
+        data_info: description of the data (e.g. its folder and number of images), recorded in
+            the artifact and part of the run's identity: a checkpoint made on other data is
+            never resumed.
 
     The data loader decides the batch size (paper: 64). Determinism: the vectors are initialised
     from ``config.seed`` and each epoch reseeds torch's global RNG from ``(seed, epoch)`` before
@@ -173,6 +175,8 @@ class EmbeddingTrainer:
             "layers": self.layers,
             "channels": dict(self.vectors.channels),
             "config": self.config.to_dict(),
+            "data": dict(self.data_info),
+            "input_shape": list(self.input_shape or ()),
         }
 
     def _save_checkpoint(self, path: Path, callbacks) -> None:

@@ -125,6 +125,15 @@ def distillation_batches(config: dict, n: int = 4, seed: int = 0) -> list:
     return list(itertools.islice(loader, n))
 
 
+def _data_info(dataset, profile: Profile) -> dict:
+    """What the embedding was trained on: recorded, and part of its checkpoint's identity."""
+    info: dict = {"images": len(dataset), "weights": profile.weights}
+    broden = getattr(dataset, "broden", None)
+    if broden is not None:
+        info["data"] = broden.root.name
+    return info
+
+
 def train_embedding(
     profile: Profile,
     model: nn.Module,
@@ -147,7 +156,7 @@ def train_embedding(
         config,
         device=profile.device,
         arch="resnet18",
-        data_info={"images": len(loader.dataset), "weights": profile.weights},
+        data_info=_data_info(loader.dataset, profile),
     )
     if profile.embed_mode == "dataset_mean":
         return trainer.fit_dataset_mean(loader, steps=profile.embed_steps, callbacks=callbacks)

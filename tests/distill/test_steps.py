@@ -96,3 +96,42 @@ def test_embed_teacher_artifact_feeds_skd(data, tmp_path):
     assert trainer.embedding_meta["channels"] == emb.meta["channels"]
     with pytest.raises(ValueError, match="holds a resnet20, not a resnet56"):
         load_model(path, "resnet56")
+
+
+def test_embed_teacher_never_passes_off_an_embedding_of_other_settings(data, tmp_path):
+    """A finished embedding made with other settings or data is refused, naming each difference
+    (issue 11, item 9: ``--dim 32 --optimizer adam`` used to return the old dim-16 SGD one)."""
+    train, _ = data
+    torch.manual_seed(0)
+    path = save_model(create_model("resnet20"), "resnet20", tmp_path / "t" / "model.pt")
+    old = EmbeddingConfig(epochs=1, optimizer="sgd", dim=16)
+    embed_teacher(path, train, old, tmp_path / "t", device="cpu", progress=False)
+    stamp = (tmp_path / "t" / "embedding.pt").stat().st_mtime_ns
+    new = EmbeddingConfig(epochs=1, optimizer="adam", lr=0.01, dim=32)
+    with pytest.raises(ValueError, match="made with other settings") as info:
+        embed_teacher(path, train, new, tmp_path / "t", device="cpu", progress=False)
+    message = str(info.value)
+    assert "dim: 16 -> 32" in message and "optimizer: 'sgd' -> 'adam'" in message
+    assert "lr: 0.1 -> 0.01" in message and "epochs" not in message
+    subset = torch.utils.data.Subset(train, range(20))
+    subset.classes = train.classes
+    with pytest.raises(ValueError, match="data.n_images: 40 -> 20"):
+        embed_teacher(path, subset, old, tmp_path / "t", device="cpu", progress=False)
+    assert (tmp_path / "t" / "embedding.pt").stat().st_mtime_ns == stamp
+
+
+def test_skd_checkpoint_is_tied_to_its_embedding(data, tmp_path):
+    """A student run trained against one embedding never resumes against another."""
+    tl, vl = loaders(data)
+    out = tmp_path / "skd"
+    cfg = DistillConfig(method="skd", epochs=1)
+    first = random_vectors([16, 32, 64], seed=1)
+    train_model("resnet20", tl, vl, cfg, out, embedding=first, device="cpu", progress=False)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["run"]["embedding"] == metrics["embedding"]["digest"]
+    again = train_model("resnet20", tl, vl, cfg, out, embedding=first, device="cpu",
+                        progress=False)  # fmt: skip
+    assert again.epoch == 1  # the same vectors: finished, nothing retrained
+    other = random_vectors([16, 32, 64], seed=2)
+    with pytest.raises(ValueError, match="belongs to a different run"):
+        train_model("resnet20", tl, vl, cfg, out, embedding=other, device="cpu", progress=False)

@@ -73,6 +73,17 @@ def test_rerun_trains_nothing_and_reports_the_same(tiny_run):
     assert stamps == {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.pt")}
 
 
+def test_changed_embedding_settings_are_refused_not_ignored(tiny_run, tmp_path):
+    """Issue 11, item 9: a job whose ``embedding`` settings changed used to rerun nothing and
+    record the new settings in results.json."""
+    out, _ = tiny_run
+    before = (out / "results.json").read_text()
+    changed = {**TINY, "out": str(out), "embedding": {**TINY["embedding"], "dim": 8}}
+    with pytest.raises(ValueError, match="dim: 16 -> 8"):
+        run_table1(changed, progress=False)
+    assert (out / "results.json").read_text() == before
+
+
 def test_teacher_checkpoints_are_used_instead_of_training(tiny_run, tmp_path):
     out, results = tiny_run
     model_file = out / "teachers" / "resnet56" / "model.pt"

@@ -194,6 +194,23 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
         other.fit(loader(32, 32), ckpt, progress=False)
 
 
+def test_finished_checkpoint_on_other_data_is_not_resumed(tmp_path):
+    """A finished checkpoint from one data set is never "resumed" on another (issue 11, item 9)."""
+    ckpt = tmp_path / "run.ckpt"
+    model, _ = planted_model()
+    config = EmbeddingConfig(epochs=2, seed=3)
+    first = EmbeddingTrainer(model, ["1"], config, arch="planted", data_info={"images": 64})
+    first.fit(loader(64, 32), ckpt, progress=False)
+    other = EmbeddingTrainer(model, ["1"], config, arch="planted", data_info={"images": 32})
+    with pytest.raises(ValueError, match="belongs to a different run") as info:
+        other.fit(loader(32, 32), ckpt, progress=False)
+    assert "'images': 64" in str(info.value) and "'images': 32" in str(info.value)
+    # the same data resumes the finished run: nothing is trained again
+    again = EmbeddingTrainer(model, ["1"], config, arch="planted", data_info={"images": 64})
+    emb = again.fit(loader(64, 32), ckpt, progress=False)
+    assert emb.meta["data"]["images"] == 64 and again.epoch == 2
+
+
 def test_trainer_rejects_unknown_layer_and_empty_loader():
     model, _ = planted_model()
     with pytest.raises(KeyError, match="no module named .l."):
