@@ -28,7 +28,7 @@ import torchvision
 from torch.utils.data import DataLoader
 
 from .data import SyntheticConceptImages
-from .dissect import BRODEN_URL, download_broden
+from .dissect import BRODEN_URL, BrodenDataset, BrodenImages, download_broden
 from .distill import (
     METHODS,
     MODEL_NAMES,
@@ -53,22 +53,47 @@ OFFLINE_NOTE = (
 )
 
 
+#: ``embed``'s two settings: a short offline one (the default) and the paper's (§3.2).
+EMBED_SETTINGS = {
+    "offline": {"optimizer": "adam", "epochs": 8},
+    "paper": {"optimizer": "sgd", "epochs": 100},
+}
+
+
 def _default_lr(args: argparse.Namespace) -> float:
     return args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 0.01)
+
+
+def _apply_setting(args: argparse.Namespace) -> None:
+    """Fill ``--optimizer``/``--epochs`` not given on the command line from ``--setting``."""
+    for key, value in EMBED_SETTINGS[args.setting].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
 
 
 # -- embed ------------------------------------------------------------------------------------
 
 
 def _embed_dataset(args: argparse.Namespace):
+    """The images to embed on: generated scenes, a Broden folder (its images only, as the
+    notebooks read them), or any ImageFolder tree (the weights' own preprocessing)."""
     if args.data == "synthetic":
         return SyntheticConceptImages(args.images, size=args.size, seed=args.seed)
     root = Path(args.data)
     if not root.is_dir():
         raise FileNotFoundError(
-            f"data folder {root} does not exist; pass --data synthetic or an ImageFolder-style "
-            "folder (root/<any subfolder>/<image files>)"
+            f"data folder {root} does not exist; pass --data synthetic, a Broden folder "
+            "(python -m skdlib download-broden) or an ImageFolder-style folder "
+            "(root/<any subfolder>/<image files>)"
         )
+    if (root / "index.csv").is_file():
+        images = BrodenImages(BrodenDataset(root))
+        print(
+            f"{root} is a Broden data set: embedding on its {len(images)} images at their own "
+            "size (its segmentation maps are labels, not images)",
+            flush=True,
+        )
+        return images
     weights = torchvision.models.get_model_weights(args.arch).DEFAULT
     return torchvision.datasets.ImageFolder(str(root), transform=weights.transforms())
 
@@ -76,6 +101,7 @@ def _embed_dataset(args: argparse.Namespace):
 def cmd_embed(args: argparse.Namespace) -> NeuronEmbedding:
     """``embed``: train and save an embedding; prints a summary; returns the embedding."""
     out = Path(args.out)
+    _apply_setting(args)
     offline = args.weights == "none" and args.data == "synthetic"
     if offline:
         print(OFFLINE_NOTE, flush=True)
@@ -98,14 +124,15 @@ def cmd_embed(args: argparse.Namespace) -> NeuronEmbedding:
         seed=args.seed,
         optimizer=args.optimizer,
     )
-    data_info = {"name": args.data, "n_images": len(dataset), "weights": args.weights}
+    data_info = {"name": str(args.data), "n_images": len(dataset), "weights": args.weights}
     if args.data == "synthetic":
         data_info.update(size=args.size, seed=args.seed)
     trainer = EmbeddingTrainer(
         model, args.layers, config, device=device, arch=args.arch, data_info=data_info
     )
     print(
-        f"embedding {args.arch} {args.layers} on {len(dataset)} images, device {device}",
+        f"embedding {args.arch} {args.layers} on {len(dataset)} images, device {device}; "
+        f"setting {args.setting}: {config.optimizer} lr {config.lr:g}, {config.epochs} epochs",
         flush=True,
     )
     emb = trainer.fit(loader, checkpoint=out / "embedding.ckpt", progress=not args.no_progress)
@@ -263,19 +290,26 @@ def _add_embed(sub) -> None:
     p.add_argument("--arch", default="resnet18", help="torchvision architecture")
     p.add_argument("--weights", default="none", choices=["none", "imagenet"])
     p.add_argument("--layers", nargs="+", default=["layer1", "layer2", "layer3", "layer4"])
-    p.add_argument("--data", default="synthetic", help="'synthetic' or an ImageFolder path")
+    p.add_argument(
+        "--data",
+        default="synthetic",
+        help="'synthetic', a Broden folder (its images only) or an ImageFolder path",
+    )
     p.add_argument("--images", type=int, default=512, help="synthetic images to generate")
     p.add_argument("--size", type=int, default=128, help="synthetic image size (pixels)")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument(
+        "--setting",
+        default="offline",
+        choices=list(EMBED_SETTINGS),
+        help="offline (default): adam, 8 epochs - converges in the few steps of a short run; "
+        "paper: sgd lr 0.1, 100 epochs (§3.2). --optimizer/--epochs/--lr override either",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="default: the setting's")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--dim", type=int, default=16)
     p.add_argument("--tau", type=float, default=1.0)
     p.add_argument(
-        "--optimizer",
-        default="adam",
-        choices=["sgd", "adam"],
-        help="adam (default) converges in the few steps of an offline run; the paper uses sgd "
-        "with --lr 0.1 over ~100 epochs of Broden",
+        "--optimizer", default=None, choices=["sgd", "adam"], help="default: the setting's"
     )
     p.add_argument("--lr", type=float, default=None, help="default: 0.1 sgd, 0.01 adam")
     p.add_argument("--seed", type=int, default=0)

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from skdlib.cli import OFFLINE_NOTE, main
@@ -27,6 +28,41 @@ def test_offline_embed_writes_artifact_and_summary(tmp_path, capsys):
     assert main([*args, "--layers", "layer3", "layer4", "--out", str(out), "--no-progress"]) == 0
     again = NeuronEmbedding.load(out / "embedding.pt")
     assert torch.equal(again.vectors["layer4"], emb.vectors["layer4"])
+
+
+def test_embed_on_a_broden_folder_reads_its_images_only(tmp_path, capsys):
+    """Issue 11, item 8: the folder used to be read as an ImageFolder, so 79 % of the samples
+    were segmentation PNGs."""
+    from skdlib.data import make_synthetic_broden
+    from skdlib.dissect import BrodenDataset
+
+    root = make_synthetic_broden(tmp_path / "broden", 6, size=32, progress=False)
+    pngs = len(list(root.rglob("*.png")))
+    assert pngs > 6  # the folder holds more label maps than images
+    out = tmp_path / "run"
+    args = ["embed", "--data", str(root), "--layers", "layer4", "--epochs", "1"]
+    assert main([*args, "--batch-size", "3", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{root} is a Broden data set: embedding on its 6 images" in printed
+    emb = NeuronEmbedding.load(out / "embedding.pt")
+    assert emb.meta["data"]["n_images"] == len(BrodenDataset(root)) == 6
+    assert emb.meta["input_shape"] == [3, 32, 32]  # the images at their own size, not 224
+
+
+def test_embed_settings_offline_and_paper(monkeypatch):
+    """``--setting paper`` is the paper's SGD lr 0.1 for 100 epochs; explicit flags win."""
+    import skdlib.cli as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "EmbeddingTrainer", lambda *a, **k: seen.append(a[2]) or 1 / 0)
+    for flags in ([], ["--setting", "paper"], ["--setting", "paper", "--epochs", "3"]):
+        with pytest.raises(ZeroDivisionError):
+            cli.cmd_embed(cli.build_parser().parse_args(["embed", "--images", "1", *flags]))
+    assert [(c.optimizer, c.lr, c.epochs) for c in seen] == [
+        ("adam", 0.01, 8),
+        ("sgd", 0.1, 100),
+        ("sgd", 0.1, 3),
+    ]
 
 
 def test_bad_arguments_give_clear_errors(tmp_path, capsys):
