@@ -4,11 +4,14 @@
 few steps, the KL metric (:mod:`skdlib.dissect.kl_metric`) of the vectors being learned, of
 random vectors, and of the supervised upper bound, optimised one step per training step from the
 same start. Its history survives a resume; :meth:`KLMetricCallback.plot` draws the figure.
+:meth:`KLMetricCallback.replay` gives the same curves afterwards from the
+:class:`~skdlib.embedding.VectorSnapshots` of a finished run, so nothing is trained twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -172,6 +175,54 @@ class KLMetricCallback(Callback):
                     sums[key] += value
         for key, value in sums.items():
             h[key].append(value / len(self._log_p))
+
+    @classmethod
+    def replay(
+        cls,
+        targets: Mapping[str, torch.Tensor] | Any,
+        snapshots: Any,
+        draws: int = 5,
+        upper_lr: float = 0.05,
+        seed: int = 0,
+    ) -> KLMetricCallback:
+        """The curves of a finished run, from its :class:`~skdlib.embedding.VectorSnapshots`.
+
+        Logs at every snapshot what a live callback with the snapshots' ``every`` would have
+        logged at that step (same random baseline, same upper-bound steps), so the history
+        equals the live one.
+
+        Args:
+            targets: as for the constructor (a dissection of the embedded network).
+            snapshots: :class:`~skdlib.embedding.VectorSnapshots` (or its file loaded with
+                ``VectorSnapshots.load``).
+
+        Example::
+
+            snaps = VectorSnapshots.load("runs/paper/embedding_snapshots.pt")
+            fig = KLMetricCallback.replay(dissection, snaps).plot()
+        """
+        settings = snapshots.settings
+        kl = cls(
+            targets,
+            every=snapshots.every,
+            draws=draws,
+            upper_lr=upper_lr,
+            seed=seed,
+            tau=settings["tau"],
+            exclude_diagonal=settings["exclude_diagonal"],
+        )
+        config = SimpleNamespace(**settings)
+        for i, (step, epoch, vectors) in enumerate(
+            zip(snapshots.steps, snapshots.epochs, snapshots.vectors, strict=True)
+        ):
+            trainer = SimpleNamespace(vectors=SimpleNamespace(as_dict=lambda v=vectors: v))
+            trainer.config = config
+            kl.step, kl.epoch = step, epoch
+            if i == 0:
+                kl.on_train_start(trainer)  # logs the start, as a live callback does
+            else:
+                kl._log(trainer)
+        return kl
 
     # -- checkpointing --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

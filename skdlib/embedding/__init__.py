@@ -8,7 +8,8 @@ regions end up with similar vectors, like words that appear in the same contexts
 * :class:`EmbeddingConfig` — the settings (paper defaults), JSON-loadable;
 * :class:`SemanticVectors` — the trainable ``(C_l, K)`` matrices;
 * :class:`EmbeddingTrainer` — ``fit`` (the paper's mini-batch procedure, resumable) and
-  ``fit_dataset_mean`` (the same objective fitted exactly); :class:`Callback` hooks into both;
+  ``fit_dataset_mean`` (the same objective fitted exactly); :class:`Callback` hooks into both,
+  :class:`VectorSnapshots` keeps the vectors as they train;
 * :class:`NeuronEmbedding` — the saved artifact, with the queries of Fig. 2 and Fig. 3.
 
 Example:
@@ -22,9 +23,16 @@ Example:
 """
 
 from .artifact import NeuronEmbedding
-from .callbacks import Callback
+from .callbacks import Callback, VectorSnapshots
 from .config import EmbeddingConfig
 from .trainer import EmbeddingTrainer
 from .vectors import SemanticVectors
 
-__all__ = ["Callback", "EmbeddingConfig", "EmbeddingTrainer", "NeuronEmbedding", "SemanticVectors"]
+__all__ = [
+    "Callback",
+    "EmbeddingConfig",
+    "EmbeddingTrainer",
+    "NeuronEmbedding",
+    "SemanticVectors",
+    "VectorSnapshots",
+]

@@ -17,7 +17,7 @@ from skdlib.dissect import (
     dissect,
     kl_to_targets,
 )
-from skdlib.embedding import Callback, EmbeddingConfig, EmbeddingTrainer
+from skdlib.embedding import Callback, EmbeddingConfig, EmbeddingTrainer, VectorSnapshots
 from skdlib.viz import plot_kl_curves
 
 matplotlib.use("Agg")
@@ -91,6 +91,21 @@ def test_callback_resumes_its_curves_from_the_checkpoint(planted_run, tmp_path):
     assert resumed.history["step"] == whole.history["step"]
     for key in ("learned", "random", "upper"):
         assert resumed.history[key] == pytest.approx(whole.history[key], rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("every", [0, 3])
+def test_replay_of_snapshots_equals_the_live_curves(planted_run, tmp_path, every):
+    """Issue 11, item 12: the curves come from the one embedding run (notebook 04 used to train
+    a second embedding only to log them)."""
+    model, targets, loader = planted_run
+    trainer = EmbeddingTrainer(model, ["units"], EmbeddingConfig(epochs=3, optimizer="adam"))
+    live, snaps = KLMetricCallback(targets, every=every), VectorSnapshots(every=every)
+    trainer.fit(loader, callbacks=[live, snaps], progress=False)
+    snaps.save(tmp_path / "snaps.pt")
+    replayed = KLMetricCallback.replay(targets, VectorSnapshots.load(tmp_path / "snaps.pt"))
+    assert replayed.history == live.history  # exactly: same vectors, same bound steps
+    assert len(live.history["step"]) == (4 if every == 0 else 1 + 12 // 3)
+    assert torch.equal(snaps.vectors[-1]["units"], trainer.vectors["units"].detach())
 
 
 def test_callback_checks_layers_and_widths(planted_run):

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from skdlib.checkpoint import load_artifact
-from skdlib.embedding import Callback, EmbeddingConfig, EmbeddingTrainer
+from skdlib.embedding import Callback, EmbeddingConfig, EmbeddingTrainer, VectorSnapshots
 
 
 class Log(Callback):
@@ -60,3 +60,42 @@ def test_fit_dataset_mean_treats_steps_per_epoch_as_an_epoch(steps):
 
 def test_the_base_class_does_nothing():
     trainer().fit(BATCHES, callbacks=[Callback()], progress=False)  # no hook raises
+
+
+class StopAfter(Callback):
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def seeded(epochs: int) -> EmbeddingTrainer:
+    torch.manual_seed(0)  # the same network each time
+    return trainer(epochs)
+
+
+def test_snapshots_hold_the_vectors_at_their_steps_and_survive_a_resume(tmp_path):
+    whole = VectorSnapshots(every=0)
+    final = seeded(epochs=3).fit(BATCHES, callbacks=[whole], progress=False)
+    assert whole.steps == [0, 3, 6, 9] and whole.epochs == [0, 1, 2, 3]
+    assert torch.equal(whole.vectors[-1]["1"], final.vectors["1"])
+    assert not torch.equal(whole.vectors[0]["1"], whole.vectors[1]["1"])
+    assert whole.settings == {"tau": 1.0, "exclude_diagonal": False, "dim": 4}
+
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(KeyboardInterrupt):  # epoch 2 ends before its checkpoint: 1 is saved
+        seeded(epochs=3).fit(BATCHES, ckpt, [VectorSnapshots(), StopAfter(2)], progress=False)
+    resumed = VectorSnapshots()
+    seeded(epochs=3).fit(BATCHES, ckpt, [resumed, Callback()], progress=False)
+    assert resumed.steps == whole.steps and resumed.epochs == whole.epochs
+    for a, b in zip(resumed.vectors, whole.vectors, strict=True):
+        assert torch.equal(a["1"], b["1"])
+
+    path = resumed.save(tmp_path / "snaps.pt")
+    assert VectorSnapshots.load(path).steps == whole.steps
+    with pytest.raises(ValueError, match="is not a vector-snapshots file"):
+        VectorSnapshots.load(ckpt)
+    with pytest.raises(ValueError, match="no snapshots yet"):
+        VectorSnapshots().save(tmp_path / "empty.pt")
