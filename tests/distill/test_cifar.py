@@ -16,7 +16,7 @@ from scipy.stats import chi2
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
-from skdlib.data import normalise_uint8
+from skdlib.data import SyntheticCIFAR100, normalise_uint8
 from skdlib.distill import cifar
 from skdlib.distill.cifar import (
     CIFAR100_MEAN,
@@ -194,3 +194,23 @@ def test_missing_cifar100_offline_names_url_and_folder(tmp_path, monkeypatch):
         load_split("cifar100", train=True, root=tmp_path)
     message = str(info.value)
     assert CIFAR100_URL in message and str(tmp_path) in message and "URLError" in message
+
+
+def test_files_failing_the_md5_check_are_named_not_called_missing(tmp_path, monkeypatch):
+    """Issue 11, item 10: present files failing torchvision's md5 check used to be reported as
+    "not in data/cifar-100-python/", blaming the download."""
+    from support.cifar_files import write_cifar100_pickles
+
+    folder = write_cifar100_pickles(tmp_path)
+    monkeypatch.delenv(cifar.CHECKSUM_ENV, raising=False)
+    with pytest.raises(RuntimeError) as info:
+        load_cifar100(tmp_path, train=True, download=True)
+    message = str(info.value)
+    assert f"CIFAR-100 is in {folder}/, but train, test, meta fail torchvision's md5" in message
+    assert "not in" not in message and f"{cifar.CHECKSUM_ENV}=off" in message
+    # the project's own path around the check reads them exactly
+    monkeypatch.setenv(cifar.CHECKSUM_ENV, "off")
+    train, test = load_cifar100(tmp_path, train=True), load_cifar100(tmp_path, train=False)
+    reference = SyntheticCIFAR100(n_per_class=2, train=True)
+    assert np.array_equal(train.data, reference.data) and train.targets == reference.targets
+    assert len(test) == 100 and train.classes == reference.classes
