@@ -187,7 +187,7 @@ def cmd_notebooks(args: argparse.Namespace) -> Path:
         if unknown:
             raise ValueError(f"no notebooks {unknown}; choose from {[p.name for p in paths]}")
         paths = [p for p in paths if p.name in args.only]
-    summary = execute_notebooks(args.profile, paths)
+    summary = execute_notebooks(args.profile, paths, trial_run=args.trial_run)
     print(f"summary: {summary}", flush=True)
     return summary
 
@@ -326,6 +326,12 @@ def _add_tutorial_and_data(sub) -> None:
     )
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
     p.add_argument("--only", nargs="+", help="notebook file names (default: all, in order)")
+    p.add_argument(
+        "--trial-run",
+        action="store_true",
+        help="the profile's data and models with every schedule cut to one epoch, into "
+        "runs/<profile>-trial/: a check of the set-up in minutes",
+    )
     p.set_defaults(handler=cmd_notebooks)
     p = sub.add_parser(
         "download-broden",

@@ -8,6 +8,12 @@ displayed with a display id and re-published when it closes, so the saved text i
 is replaced by nothing, as it vanishes on screen. Outside a kernel it is ``tqdm.auto``'s terminal
 bar unchanged.
 
+In a headless run (``python -m skdlib notebooks``) nobody sees the widget, so when
+``$SKD_PROGRESS_LOG`` names a file every bar in the kernel also appends one plain line there —
+all open bars, at most every :data:`MIRROR_SECONDS` and when a kept bar closes — and the runner
+prints those lines as they arrive (:func:`mirror_line` builds one). The saved notebook is not
+touched by it.
+
 Use it as tqdm::
 
     from skdlib.progress import tqdm
@@ -18,10 +24,58 @@ Use it as tqdm::
 
 from __future__ import annotations
 
+import os
+import time
+
 from tqdm.auto import tqdm as _auto_tqdm
 from tqdm.notebook import tqdm as _notebook_tqdm
 
-__all__ = ["tqdm"]
+__all__ = ["tqdm", "mirror_line", "PROGRESS_LOG_ENV", "MIRROR_SECONDS"]
+
+#: Set by the notebook runner to a file the kernel's bars report to.
+PROGRESS_LOG_ENV = "SKD_PROGRESS_LOG"
+#: Least seconds between two reported lines (a kept bar closing is always reported).
+MIRROR_SECONDS = 10.0
+_last_mirror = [float("-inf")]
+
+
+def mirror_line(bars) -> str:
+    """One plain line for ``bars`` (outermost first): each bar's meter without the bar itself.
+
+    Example:
+        >>> import io
+        >>> from tqdm import tqdm as plain
+        >>> outer = plain(total=240, desc="skd resnet8x4", unit="epoch", file=io.StringIO())
+        >>> inner = plain(total=391, desc="epoch 13", unit="batch", file=io.StringIO())
+        >>> _ = outer.update(12), inner.update(40)
+        >>> [part.split(" [")[0] for part in mirror_line([outer, inner]).split(" · ")]
+        ['skd resnet8x4:   5% 12/240', 'epoch 13:  10% 40/391']
+    """
+    parts = []
+    for bar in bars:
+        meter = {**bar.format_dict, "ncols": 0}
+        parts.append(bar.format_meter(**meter))
+    return " · ".join(parts)
+
+
+def _mirror(bar, closing: bool = False) -> None:
+    """Append the open bars' line to ``$SKD_PROGRESS_LOG`` (throttled; see the module)."""
+    path = os.environ.get(PROGRESS_LOG_ENV)
+    if not path or bar.disable or (closing and not bar.leave):
+        return
+    now = time.monotonic()
+    if not closing and now - _last_mirror[0] < MIRROR_SECONDS:
+        return
+    _last_mirror[0] = now
+    bars = [b for b in list(getattr(type(bar), "_instances", ())) if not b.disable]
+    if bar not in bars:
+        bars.append(bar)
+    bars.sort(key=lambda b: abs(getattr(b, "pos", 0) or 0))
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(mirror_line(bars) + "\n")
+    except OSError:  # a report that cannot be written must not stop the work it reports on
+        pass
 
 
 if issubclass(_auto_tqdm, _notebook_tqdm):  # in a kernel with ipywidgets
@@ -42,12 +96,19 @@ if issubclass(_auto_tqdm, _notebook_tqdm):  # in a kernel with ipywidgets
                 self._handle = display(self.container, display_id=True)
                 self.displayed = True
 
+        def display(self, *args, **kwargs):
+            """tqdm's widget update, also reported to ``$SKD_PROGRESS_LOG`` when it is set."""
+            shown = super().display(*args, **kwargs)
+            _mirror(self)
+            return shown
+
         def close(self) -> None:
             """Close the bar, then re-publish it so its saved text shows where it ended; a
             finished ``leave=False`` bar is replaced by nothing, as it vanishes on screen."""
             if self.disable:
                 return
             stopped_early = bool(self.total and self.n < self.total)
+            _mirror(self, closing=True)
             super().close()
             if self._handle is not None:
                 if self.leave or stopped_early:

@@ -352,7 +352,7 @@ class DistillTrainer:
             out_dir: run folder; if it holds a checkpoint of this run, training resumes there.
                 ``None`` keeps everything in memory.
             until: stop after this epoch (the run can be continued later from ``out_dir``).
-            progress: tqdm bars over epochs and batches.
+            progress: tqdm bars over epochs and batches; ``False`` prints one line per epoch.
 
         Returns:
             The summary: ``last_top1``, ``best_top1``, ``best_epoch``, ``epochs_done``,
@@ -384,6 +384,12 @@ class DistillTrainer:
                 self.epoch = epoch
                 self._record(row, out)
                 bar.set_postfix(top1=f"{test['top1']:.2f}", best=f"{self.summary.best_top1:.2f}")
+                if not progress:  # batch logs: one line per epoch instead of the bars
+                    print(
+                        f"{self.method.name} {self.student_arch}: epoch {epoch}/{cfg.epochs} "
+                        f"top-1 {test['top1']:.2f} best {self.summary.best_top1:.2f}",
+                        flush=True,
+                    )
         finally:
             self.close()
         if out is not None and self.summary.complete and not (out / "model.pt").exists():

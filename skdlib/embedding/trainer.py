@@ -231,7 +231,7 @@ class EmbeddingTrainer:
             checkpoint: file written atomically after every epoch. If it exists when ``fit``
                 starts, training resumes from it (a checkpoint of a different run is an error).
             callbacks: :class:`Callback` objects (e.g. the KL-metric logger).
-            progress: show tqdm progress bars.
+            progress: show tqdm progress bars; ``False`` prints one line per epoch.
 
         Returns:
             The trained :class:`NeuronEmbedding`.
@@ -259,6 +259,11 @@ class EmbeddingTrainer:
                 mean_loss, seconds = self._train_epoch(loader, callbacks, progress)
                 lr = self._end_epoch(epoch, mean_loss, seconds, callbacks)
                 epochs.set_postfix(loss=f"{mean_loss:.5f}", lr=f"{lr:.3g}")
+                if not progress:  # batch logs: one line per epoch instead of the bars
+                    print(
+                        f"embedding: epoch {epoch}/{cfg.epochs} loss {mean_loss:.5f} lr {lr:.3g}",
+                        flush=True,
+                    )
                 if ckpt is not None:
                     self._save_checkpoint(ckpt, callbacks)
             for cb in callbacks:

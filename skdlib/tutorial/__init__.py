@@ -27,7 +27,9 @@ from .steps import (
     display_set,
     distillation_batches,
     distillation_config,
+    embedding_loader,
     train_embedding,
+    vector_snapshots,
 )
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "display_set",
     "distillation_batches",
     "distillation_config",
+    "embedding_loader",
     "execute_notebooks",
     "get_profile",
     "load_torchvision_model",
@@ -53,5 +56,6 @@ __all__ = [
     "shown_path",
     "studied_network",
     "train_embedding",
+    "vector_snapshots",
     "write_summary",
 ]

@@ -11,12 +11,16 @@ default comes from ``$SKD_PROFILE``, else ``"quick"``) and reads its settings wi
   so its units become concept-selective; Broden and CIFAR-100 are replaced by generated stand-ins.
 * ``paper`` — the paper's setting: ImageNet ResNet18 weights, Broden 224, CIFAR-100 under the CRD
   protocol, meant for a GPU. Offline it stops at once, naming the missing file and its URL.
+
+Each notebook also has a ``trial_run`` parameter: ``True`` runs the chosen profile on its own data
+and models with every schedule cut to one epoch (:meth:`Profile.trial`), into
+``runs/<profile>-trial/`` — a check of a set-up in minutes before the real run takes hours.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..config import JsonConfig
 
@@ -59,6 +63,9 @@ class Profile(JsonConfig):
             pass the rule (notebook 04 says so).
         upper_steps: Adam steps of the KL metric's supervised upper bound.
         map_method: projection of the semantic map, ``"tsne"`` or ``"pca"`` (fast).
+        workers: image-decoding worker processes of the notebooks' loaders (``None``: as many
+            as the machine has to spare, :func:`skdlib.runtime.default_workers`).
+        device: ``"auto"`` (the GPU when present), ``"cpu"`` or ``"cuda"``.
     """
 
     name: str
@@ -88,7 +95,29 @@ class Profile(JsonConfig):
     embed_steps: int = 600
     layers: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4")
     device: str = "auto"
+    workers: int | None = 0
     notes: dict = field(default_factory=dict)
+
+    def trial(self) -> Profile:
+        """This profile with every schedule cut short: the same data, models and code paths,
+        one epoch of each training, one trial per method; results go to ``<name>-trial``.
+
+        Example:
+            >>> t = get_profile("paper").trial()
+            >>> t.name, t.broden, t.teacher_epochs, t.embed_epochs, t.trials
+            ('paper-trial', 'real', 1, 1, 1)
+        """
+        return replace(
+            self,
+            name=f"{self.name}-trial",
+            pretrain_epochs=min(self.pretrain_epochs, 1),
+            embed_epochs=1,
+            embed_steps=min(self.embed_steps, 20),
+            teacher_epochs=1,
+            student_epochs=1,
+            trials=1,
+            upper_steps=min(self.upper_steps, 20),
+        )
 
 
 PROFILES: dict[str, Profile] = {
@@ -156,6 +185,7 @@ PROFILES: dict[str, Profile] = {
         methods=("none", "kd", "skd"),
         upper_steps=500,
         embed_mode="minibatch",
+        workers=None,
     ),
 }
 
@@ -165,14 +195,15 @@ def default_profile() -> str:
     return os.environ.get("SKD_PROFILE", "quick")
 
 
-def get_profile(name: str | None = None) -> Profile:
+def get_profile(name: str | None = None, trial_run: bool = False) -> Profile:
     """The named profile (default: :func:`default_profile`); an unknown name lists the choices.
+    ``trial_run=True`` gives its :meth:`Profile.trial` (schedules cut to one epoch).
 
     Example:
-        >>> get_profile("quick").image_size
-        112
+        >>> get_profile("quick").image_size, get_profile("quick", trial_run=True).name
+        (112, 'quick-trial')
     """
     name = name or default_profile()
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
-    return PROFILES[name]
+    return PROFILES[name].trial() if trial_run else PROFILES[name]

@@ -16,12 +16,21 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from ..data import make_synthetic_broden, to_display
 from ..dissect import BRODEN_FOLDER, BrodenDataset, BrodenImages
 from ..distill import DistillConfig, Table1Config
-from ..distill.cifar import load_split, make_loader
-from ..embedding import Callback, EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
+from ..distill.cifar import load_cifar100, load_split, make_loader
+from ..embedding import (
+    Callback,
+    EmbeddingConfig,
+    EmbeddingTrainer,
+    NeuronEmbedding,
+    VectorSnapshots,
+)
+from ..runtime import default_workers, resolve_device
+from .network import load_torchvision_model
 from .outputs import OutputFolder, project_root
 from .profiles import Profile
 
@@ -29,6 +38,8 @@ __all__ = [
     "data_dir",
     "check_paper_inputs",
     "broden",
+    "embedding_loader",
+    "vector_snapshots",
     "display_set",
     "distillation_config",
     "distillation_batches",
@@ -41,14 +52,43 @@ def data_dir() -> Path:
     return project_root() / "data"
 
 
-def check_paper_inputs(profile: Profile) -> None:
-    """Fail fast in the ``paper`` profile when Broden is missing (before any long step).
+def check_paper_inputs(profile: Profile, data: str | os.PathLike | None = None) -> None:
+    """Fail fast when a profile that reads real data lacks any of it — before any long step.
+
+    Checks, for ``broden="real"``, ``data/broden1_224``; for ``weights="imagenet"``, torchvision's
+    ResNet18 weights (downloaded now when there is a network); for ``cifar="real"``, both
+    CIFAR-100 splits in ``data/cifar-100-python`` (downloaded now likewise). Every missing input
+    is reported at once. The notebook runner calls this before the first notebook, and
+    notebook 01 in its set-up cell. ``data``: the data folder (default :func:`data_dir`).
 
     Raises:
-        FileNotFoundError: naming the folder looked for, the download URL and the helper command.
+        FileNotFoundError: naming each missing input, where it was looked for, its URL and how to
+            get it.
     """
+    data = Path(data) if data is not None else data_dir()
+    problems = []
     if profile.broden == "real":
-        BrodenDataset(data_dir() / BRODEN_FOLDER)
+        try:
+            BrodenDataset(data / BRODEN_FOLDER)
+        except (FileNotFoundError, ValueError) as exc:
+            problems.append(f"Broden: {exc}")
+    if profile.weights == "imagenet":
+        try:
+            load_torchvision_model("resnet18", "imagenet")
+        except RuntimeError as exc:
+            problems.append(f"ImageNet weights: {exc}")
+    if profile.cifar == "real":
+        try:
+            load_cifar100(data, train=True)
+            load_cifar100(data, train=False)
+        except RuntimeError as exc:
+            problems.append(f"CIFAR-100: {exc}")
+    if problems:
+        listed = "\n".join(f"{i}. {p}" for i, p in enumerate(problems, 1))
+        raise FileNotFoundError(
+            f"profile {profile.name!r} reads real data, and {len(problems)} of its inputs "
+            f"{'is' if len(problems) == 1 else 'are'} not usable; nothing was run:\n{listed}"
+        )
 
 
 def broden(profile: Profile, progress: bool = True) -> BrodenDataset:
@@ -64,6 +104,35 @@ def broden(profile: Profile, progress: bool = True) -> BrodenDataset:
             root, profile.broden_images, size=profile.image_size, seed=0, progress=progress
         )
     return BrodenDataset(root)
+
+
+def embedding_loader(profile: Profile, dataset: BrodenDataset) -> DataLoader:
+    """Broden's images (:class:`~skdlib.dissect.BrodenImages`) shuffled in the profile's batches,
+    decoded by ``profile.workers`` processes (``None``: :func:`skdlib.runtime.default_workers`).
+
+    Returns:
+        A ``DataLoader`` of float batches ``(B, 3, H, W)``, ImageNet-normalised.
+    """
+    workers = default_workers() if profile.workers is None else profile.workers
+    return DataLoader(
+        BrodenImages(dataset),
+        batch_size=profile.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=resolve_device(profile.device).type == "cuda",
+    )
+
+
+def vector_snapshots(profile: Profile, loader: DataLoader, count: int = 40) -> VectorSnapshots:
+    """A :class:`~skdlib.embedding.VectorSnapshots` taking about ``count`` copies over the
+    profile's embedding run, from which notebook 04 draws the KL curves of Fig. 4."""
+    steps = (
+        profile.embed_steps
+        if profile.embed_mode == "dataset_mean"
+        else profile.embed_epochs * len(loader)
+    )
+    return VectorSnapshots(every=max(1, steps // count))
 
 
 def display_set(dataset: BrodenDataset, n: int) -> tuple[torch.Tensor, np.ndarray]:
@@ -107,6 +176,7 @@ def distillation_config(profile: Profile, out: OutputFolder) -> dict:
             "lr": profile.embed_lr,
         },
         "device": profile.device,
+        "workers": default_workers() if profile.workers is None else profile.workers,
     }
 
 

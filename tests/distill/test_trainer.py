@@ -241,7 +241,7 @@ class TinyNet(nn.Module):
         return self.fc(self.body(x).mean((2, 3)))
 
 
-def test_lr_follows_the_step_schedule(data):
+def test_lr_follows_the_step_schedule(data, capsys):
     _, test = data
     loader = make_loader(test, 40, train=True, device="cpu")
     trainer = DistillTrainer(TinyNet(), DistillConfig(epochs=8), "tiny", device="cpu")
@@ -249,6 +249,13 @@ def test_lr_follows_the_step_schedule(data):
     assert milestone_epochs(DistillConfig().milestones, 8) == [5, 6, 7]
     lrs = [row["lr"] for row in trainer.summary.history]
     assert lrs == pytest.approx([0.05] * 5 + [0.005, 0.0005, 0.00005])
+    # without bars (``--no-progress``), one line per epoch: a batch log is never silent
+    lines = capsys.readouterr().out.splitlines()
+    best = [max(r["test_top1"] for r in trainer.summary.history[: i + 1]) for i in range(8)]
+    assert lines == [
+        f"none tiny: epoch {i + 1}/8 top-1 {row['test_top1']:.2f} best {best[i]:.2f}"
+        for i, row in enumerate(trainer.summary.history)
+    ]
 
 
 @pytest.mark.parametrize("pipeline", ["torchvision", "device"])

@@ -99,6 +99,29 @@ def test_an_interrupted_run_keeps_the_previous_copy_and_says_so(project, monkeyp
     assert "**Incomplete run: interrupted during 02_b.ipynb.**" in text
 
 
+def test_bars_inside_a_notebook_are_reported_by_the_runner(project, capsys):
+    """Issue 11, item 12: a headless run showed nothing from inside a notebook. Every open bar
+    is reported as a plain line while it runs; the saved notebook keeps only its widget."""
+    body = (
+        "import time\n"
+        "from skdlib.progress import tqdm\n"
+        "for epoch in tqdm(range(3), desc='teacher resnet56', unit='epoch'):\n"
+        "    for batch in tqdm(range(4), desc=f'epoch {epoch + 1}', leave=False):\n"
+        "        time.sleep(0.01)\n"
+    )
+    make_notebook(project / "notebooks" / "01_a.ipynb", body)
+    execute_notebooks("smoke", notebook_paths(project / "notebooks"), progress=True)
+    printed = capsys.readouterr().out
+    reported = [line for line in printed.splitlines() if line.startswith("  01_a · ")]
+    # the first update of the epoch bar (both bars open) and its closing; batch bars that
+    # vanish (leave=False) are not reported when they close
+    assert reported[0].startswith("  01_a · teacher resnet56:   0% 0/3 [")
+    assert reported[-1].startswith("  01_a · teacher resnet56: 100% 3/3 [")
+    executed = (project / "runs" / "smoke" / "notebooks" / "01_a.ipynb").read_text()
+    assert "| 3/3 [" in executed and "01_a ·" not in executed  # the widget, finished
+    assert not list((project / "runs" / "smoke" / "notebooks").glob(".*"))  # log removed
+
+
 def test_unknown_profile_is_refused(project):
     with pytest.raises(ValueError, match="profile must be one of"):
         execute_notebooks("fast", [project / "x.ipynb"], progress=False)

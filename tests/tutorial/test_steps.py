@@ -20,8 +20,10 @@ from skdlib.tutorial import (
     display_set,
     distillation_batches,
     distillation_config,
+    embedding_loader,
     get_profile,
     train_embedding,
+    vector_snapshots,
 )
 
 
@@ -62,6 +64,36 @@ def test_check_paper_inputs_stops_at_once_only_in_the_paper_profile(root):
     with pytest.raises(FileNotFoundError, match="broden1_224.zip") as info:
         check_paper_inputs(get_profile("paper"))
     assert str(root / "data") in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("workers", "env", "expected"), [(0, "3", 0), (None, "2", 2), (1, None, 1)]
+)
+def test_embedding_loader_decodes_with_the_profiles_workers(
+    root, monkeypatch, workers, env, expected
+):
+    """Issue 11, item 12: the notebooks' loaders used no worker processes."""
+    if env is None:
+        monkeypatch.delenv("SKD_WORKERS", raising=False)
+    else:
+        monkeypatch.setenv("SKD_WORKERS", env)
+    p = dataclasses.replace(get_profile("smoke"), workers=workers, batch_size=5)
+    data = broden(p, progress=False)
+    loader = embedding_loader(p, data)
+    assert loader.num_workers == expected and loader.batch_size == 5
+    torch.manual_seed(0)
+    seen = torch.cat(list(loader))
+    reference = torch.stack([BrodenImages(data)[i] for i in range(len(data))])
+    order = [int(torch.nonzero((reference == x).flatten(1).all(1))[0]) for x in seen]
+    assert sorted(order) == list(range(len(data)))  # every image once, decoded alike
+    assert get_profile("paper").workers is None  # the paper profile uses what the machine has
+
+
+@pytest.mark.parametrize(("mode", "every"), [("dataset_mean", 1), ("minibatch", 3)])
+def test_vector_snapshots_take_about_forty_copies(mode, every):
+    p = dataclasses.replace(get_profile("smoke"), embed_mode=mode, embed_epochs=20, embed_steps=40)
+    loader = DataLoader(torch.rand(42, 3, 8, 8), batch_size=7)  # 6 batches per epoch
+    assert vector_snapshots(p, loader).every == every
 
 
 @pytest.mark.parametrize("mode", ["dataset_mean", "minibatch"])
