@@ -26,6 +26,7 @@ __all__ = [
     "csv_text",
     "load_artifact",
     "load_checkpoint",
+    "check_format",
 ]
 
 
@@ -144,6 +145,37 @@ def load_artifact(path: str | os.PathLike, what: str = "artifact") -> dict:
     return obj
 
 
+def check_format(
+    state: Mapping[str, Any], expected: str, path: str | os.PathLike, what: str
+) -> None:
+    """Raise unless ``state["format"]`` is ``expected`` (``"<family>/<version>"``).
+
+    A file of the same family but another version is reported as a version mismatch, naming
+    both versions and the skdlib version that wrote it; any other file as not a ``what``.
+
+    Example:
+        >>> check_format({"format": "skdlib.x/2"}, "skdlib.x/1", "a.pt", "x file")
+        Traceback (most recent call last):
+        ...
+        ValueError: a.pt is a x file of format version 2 (written by skdlib ?), ...
+    """
+    from . import __version__
+
+    found = state.get("format")
+    if found == expected:
+        return
+    family, _, version = expected.rpartition("/")
+    if isinstance(found, str) and found.rpartition("/")[0] == family:
+        writer = state.get("library_version") or state.get("meta", {}).get("library_version", "?")
+        raise ValueError(
+            f"{path} is a {what} of format version {found.rpartition('/')[2]} (written by skdlib "
+            f"{writer}), but this skdlib ({__version__}) reads version {version}: a version "
+            "mismatch. Re-create the file with this version of skdlib, or read it with the "
+            "version that wrote it."
+        )
+    raise ValueError(f"{path} is not an skdlib {what} (format {found!r}, expected {expected!r})")
+
+
 def load_checkpoint(
     path: str | os.PathLike, fmt: str, signature: Mapping[str, Any], what: str, hint: str
 ) -> dict:
@@ -160,8 +192,7 @@ def load_checkpoint(
             are shown).
     """
     state = load_artifact(path, what)
-    if state.get("format") != fmt:
-        raise ValueError(f"{path} is not an skdlib {what}")
+    check_format(state, fmt, path, what)
     if state["signature"] != signature:
         raise ValueError(
             f"checkpoint {path} belongs to a different run:\n  checkpoint: "

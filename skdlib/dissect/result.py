@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import atomic_save, atomic_write_text, csv_text, load_artifact
+from ..checkpoint import atomic_save, atomic_write_text, check_format, csv_text, load_artifact
 
 __all__ = ["INTERPRETABLE_IOU", "DissectionResult"]
 
@@ -178,10 +178,6 @@ class DissectionResult:
         if path.is_dir():
             path = path / "dissection.pt"
         state = load_artifact(path, "dissection result")
-        if state.get("format") != RESULT_FORMAT:
-            raise ValueError(
-                f"{path} is not a dissection result (format {state.get('format')!r}, expected "
-                f"{RESULT_FORMAT!r})"
-            )
+        check_format(state, RESULT_FORMAT, path, "dissection result")
         state.pop("format")
         return cls(**state)

@@ -15,7 +15,7 @@ from typing import Any
 from torch import nn
 
 from .. import __version__
-from ..checkpoint import atomic_save, load_artifact
+from ..checkpoint import atomic_save, check_format, load_artifact
 from .features import classifier
 from .models import MODEL_NAMES, create_model
 
@@ -52,6 +52,10 @@ def load_model(
 ) -> nn.Module:
     """A model from an skdlib model artifact or a RepDistiller checkpoint (``{"model": ...}``).
 
+    RepDistiller's published teachers (``<arch>_vanilla/ckpt_epoch_240.pth``; mdistiller ships
+    the same files) are such checkpoints; weights saved from ``nn.DataParallel`` (keys prefixed
+    ``module.``) are read too.
+
     Args:
         source: a path, or an ``nn.Module`` (returned unchanged).
         arch: the architecture (:data:`skdlib.distill.models.MODEL_NAMES`); read from skdlib
@@ -62,7 +66,8 @@ def load_model(
     if isinstance(source, nn.Module):
         return source
     state = load_artifact(source, "model checkpoint")
-    if state.get("format") == MODEL_FORMAT:
+    if str(state.get("format", "")).startswith(MODEL_FORMAT.rpartition("/")[0]):
+        check_format(state, MODEL_FORMAT, source, "model artifact")  # another version: say so
         saved = state["arch"]
         if arch is not None and arch != saved:
             raise ValueError(f"{source} holds a {saved}, not a {arch}")
@@ -80,6 +85,8 @@ def load_model(
             f"{source} is neither an skdlib model artifact nor a checkpoint with a 'model' state "
             f"dict (keys: {sorted(state)[:8]})"
         )
+    if weights and all(k.startswith("module.") for k in weights):  # saved from DataParallel
+        weights = {k.removeprefix("module."): v for k, v in weights.items()}
     model = create_model(arch, num_classes)
     try:
         model.load_state_dict(weights)

@@ -18,7 +18,7 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
-from ..checkpoint import atomic_save, load_artifact
+from ..checkpoint import atomic_save, check_format, load_artifact
 from ..hooks import layer_channels, resolve_modules
 from ..losses import pairwise_cosine
 
@@ -76,11 +76,7 @@ class NeuronEmbedding:
     def load(cls, path: str | os.PathLike, model: nn.Module | None = None) -> NeuronEmbedding:
         """Read an artifact; with ``model``, also check it fits (see :meth:`check_model`)."""
         state = load_artifact(path, "neuron embedding")
-        if state.get("format") != ARTIFACT_FORMAT:
-            raise ValueError(
-                f"{path} is not a neuron-embedding artifact (format {state.get('format')!r}, "
-                f"expected {ARTIFACT_FORMAT!r})"
-            )
+        check_format(state, ARTIFACT_FORMAT, path, "neuron embedding")
         emb = cls(dict(state["vectors"]), dict(state["meta"]))
         if model is not None:
             emb.check_model(model, source=str(path))

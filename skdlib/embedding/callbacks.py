@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..checkpoint import atomic_save, load_artifact
+from ..checkpoint import atomic_save, check_format, load_artifact
 
 if TYPE_CHECKING:
     from .trainer import EmbeddingTrainer
@@ -131,11 +131,7 @@ class VectorSnapshots(Callback):
     def load(cls, path: str | os.PathLike) -> VectorSnapshots:
         """Read snapshots written by :meth:`save`."""
         state = load_artifact(path, "vector snapshots")
-        if state.get("format") != SNAPSHOTS_FORMAT:
-            raise ValueError(
-                f"{path} is not a vector-snapshots file (format {state.get('format')!r}, "
-                f"expected {SNAPSHOTS_FORMAT!r}); write it with VectorSnapshots.save"
-            )
+        check_format(state, SNAPSHOTS_FORMAT, path, "vector-snapshots file")
         snaps = cls()
         snaps.load_state_dict(state)
         return snaps

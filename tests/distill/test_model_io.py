@@ -44,6 +44,10 @@ def test_repdistiller_checkpoints_need_their_arch(tmp_path):
         match=r"last.pth: it holds Python objects .* pass its 'ckpt_epoch_240.pth' or",
     ):
         load_model(tmp_path / "last.pth", "resnet20")
+    # the same weights saved from nn.DataParallel ("module." prefixes), as multi-GPU runs do
+    wrapped = {f"module.{k}": v for k, v in model.state_dict().items()}
+    torch.save({"model": wrapped, "epoch": 240, "best_acc": 69.1}, tmp_path / "dp.pth")
+    assert same_weights(model, load_model(tmp_path / "dp.pth", "resnet20"))
     with pytest.raises(ValueError, match="do not fit a resnet32"):
         load_model(tmp_path / "ckpt.pth", "resnet32")
     torch.save({"weights": 1}, tmp_path / "other.pt")
@@ -51,3 +55,12 @@ def test_repdistiller_checkpoints_need_their_arch(tmp_path):
         load_model(tmp_path / "other.pt")
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_model(tmp_path / "missing.pt")
+
+
+def test_another_format_version_is_called_a_version_mismatch(tmp_path):
+    path = save_model(create_model("resnet20"), "resnet20", tmp_path / "model.pt")
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, "format": "skdlib.cifar-model/2", "library_version": "0.7.0"}, path)
+    with pytest.raises(ValueError, match="version mismatch") as info:
+        load_model(path)
+    assert "model artifact of format version 2 (written by skdlib 0.7.0)" in str(info.value)

@@ -98,6 +98,29 @@ def test_teacher_checkpoints_are_used_instead_of_training(tiny_run, tmp_path):
     assert kd_row["last_top1"] == results["runs"][2]["last_top1"]  # same teacher, same seed
 
 
+def test_a_published_repdistiller_teacher_file_serves_a_job(tiny_run, tmp_path):
+    """``teacher_checkpoints`` may name a RepDistiller/mdistiller teacher as published
+    (``resnet56_vanilla/ckpt_epoch_240.pth``: ``{"model": weights, "epoch", "best_acc"}``)."""
+    import torch
+
+    from skdlib.distill import evaluate
+    from skdlib.distill.cifar import load_split, make_loader
+
+    out, _ = tiny_run
+    teacher = load_model(out / "teachers" / "resnet56" / "model.pt")
+    published = tmp_path / "resnet56_vanilla" / "ckpt_epoch_240.pth"
+    published.parent.mkdir()
+    torch.save({"model": teacher.state_dict(), "epoch": 240, "best_acc": 72.3}, published)
+    cfg = {**TINY, "out": str(tmp_path / "job"), "methods": ["kd", "skd"]}
+    cfg["teacher_checkpoints"] = {"resnet56": str(published)}
+    results = run_table1(cfg, progress=False)
+    test = load_split("synthetic", False, n_per_class=1)
+    expected = evaluate(teacher, make_loader(test, 100, train=False, device="cpu"), "cpu")
+    assert results["runs"][0]["last_top1"] == expected["top1"]  # the file's own weights
+    assert [r["method"] for r in results["runs"]] == ["none", "kd", "skd"]
+    assert (tmp_path / "job" / "teachers" / "resnet56" / "embedding.pt").exists()
+
+
 def test_plan_runs_the_plain_student_once_per_architecture():
     cfg = Table1Config.from_dict(
         {"out": "x", "pairs": [["resnet56", "resnet20"], ["resnet110", "resnet20"]],

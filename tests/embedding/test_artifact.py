@@ -56,8 +56,14 @@ def test_loading_a_wrong_file_names_it(tmp_path):
     with pytest.raises(ValueError, match="junk.pt"):
         NeuronEmbedding.load(junk)
     torch.save({"format": "other"}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a neuron-embedding artifact"):
+    with pytest.raises(ValueError, match="is not an skdlib neuron embedding"):
         NeuronEmbedding.load(tmp_path / "other.pt")
+    newer = {"format": "skdlib.neuron-embedding/2", "meta": {"library_version": "0.9.0"}}
+    torch.save(newer, tmp_path / "newer.pt")
+    with pytest.raises(ValueError, match="version mismatch") as info:
+        NeuronEmbedding.load(tmp_path / "newer.pt")
+    assert "format version 2 (written by skdlib 0.9.0)" in str(info.value)
+    assert "reads version 1" in str(info.value)
 
 
 def brute_cosines(vectors: torch.Tensor, query: torch.Tensor) -> list[float]:

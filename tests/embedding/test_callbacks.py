@@ -104,7 +104,7 @@ def test_snapshots_hold_the_vectors_at_their_steps_and_survive_a_resume(tmp_path
 
     path = resumed.save(tmp_path / "snaps.pt")
     assert VectorSnapshots.load(path).steps == whole.steps
-    with pytest.raises(ValueError, match="is not a vector-snapshots file"):
+    with pytest.raises(ValueError, match="is not an skdlib vector-snapshots file"):
         VectorSnapshots.load(ckpt)
     with pytest.raises(ValueError, match="no snapshots yet"):
         VectorSnapshots().save(tmp_path / "empty.pt")
