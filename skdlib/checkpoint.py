@@ -14,13 +14,14 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
 __all__ = [
+    "atomic_write",
     "atomic_save",
     "atomic_write_text",
     "csv_text",
@@ -57,8 +58,12 @@ def _write_error(path: Path, exc: BaseException) -> OSError:
     return OSError(code, f"could not write {path}: {detail} ({free:,} bytes free in {path.parent})")
 
 
-def _atomic_write(path: str | os.PathLike, write, mode: str) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[IO], Any], mode: str = "wb") -> Path:
     """Call ``write(handle)`` on a temporary file beside ``path``, fsync, rename over ``path``.
+
+    Every result file of skdlib is written this way (:func:`atomic_save`,
+    :func:`atomic_write_text`, figures), so a reader sees the old file or the new one, never a
+    truncated one.
 
     The file gets the usual permissions (0o666 less the umask, not ``mkstemp``'s 0o600). A
     failure to write (a full disk included) removes the temporary file and raises an ``OSError``
@@ -94,12 +99,12 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
         >>> atomic_save({"x": torch.zeros(2)}, "/tmp/skd-doc/x.pt")
         PosixPath('/tmp/skd-doc/x.pt')
     """
-    return _atomic_write(path, lambda handle: torch.save(obj, handle), "wb")
+    return atomic_write(path, lambda handle: torch.save(obj, handle), "wb")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (JSON, CSV, Markdown results)."""
-    return _atomic_write(path, lambda handle: handle.write(text), "w")
+    return atomic_write(path, lambda handle: handle.write(text), "w")
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -27,6 +27,7 @@ import torch
 import torchvision
 from torch.utils.data import DataLoader
 
+from .checkpoint import atomic_write_text
 from .data import SyntheticConceptImages
 from .dissect import BRODEN_URL, BrodenDataset, BrodenImages, download_broden
 from .distill import (
@@ -138,7 +139,7 @@ def cmd_embed(args: argparse.Namespace) -> NeuronEmbedding:
     emb = trainer.fit(loader, checkpoint=out / "embedding.ckpt", progress=not args.no_progress)
     path = emb.save(out / "embedding.pt")
     summary = summarize(emb)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     print(format_summary(summary, path), flush=True)
     if offline:
         print(OFFLINE_NOTE, flush=True)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..checkpoint import atomic_write_text
 from ..progress import PROGRESS_LOG_ENV, tqdm
 from .outputs import OutputFolder, project_root
 from .profiles import PROFILES, get_profile
@@ -223,5 +224,5 @@ def write_summary(out: OutputFolder, stopped: str | None = None) -> Path:
         lines += ["## executed notebooks", ""]
         lines += [f"- [{f.name}](notebooks/{f.name})" for f in executed]
     path = out.path("summary.md")
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return path

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checkpoint import atomic_write
 from ..embedding import NeuronEmbedding
 from .activations import shared_top_images, top_images
 
@@ -173,8 +174,7 @@ def plot_additive(
 
 
 def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
-    """Save ``fig`` as PNG (folders created) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
+    """Save ``fig`` as PNG atomically (folders created) and return the path."""
+    return atomic_write(
+        path, lambda handle: fig.savefig(handle, format="png", dpi=dpi, bbox_inches="tight")
+    )

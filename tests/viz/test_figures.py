@@ -46,6 +46,27 @@ def test_plot_neighbours_shows_each_unit_with_its_nearest(toy, tmp_path):
     plt.close(fig)
 
 
+def test_a_figure_that_fails_to_save_keeps_the_old_file(tmp_path, monkeypatch):
+    """A full disk mid-write leaves the previous PNG whole and no temporary file behind."""
+    import errno
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    path = save_figure(fig, tmp_path / "f.png")
+    good = path.read_bytes()
+    assert good.startswith(b"\x89PNG")
+
+    def half_then_full(handle, **kwargs):
+        handle.write(b"\x89PNG partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fig, "savefig", half_then_full)
+    with pytest.raises(OSError, match=f"could not write {path}: no space left on device"):
+        save_figure(fig, path)
+    assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ["f.png"]
+    plt.close(fig)
+
+
 def test_plot_additive_shows_a_b_and_the_nearest_c(toy):
     emb, images, maps = toy
     fig = plot_additive(emb, "l", 1, 2, images, maps, n_images=2)
