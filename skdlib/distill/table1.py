@@ -128,6 +128,17 @@ class Table1Config(JsonConfig):
                 raise ConfigError(f"key '{key}' must not set 'method' (set 'methods' instead)")
             DistillConfig.from_dict(overrides, where=f"key '{key}'")
         EmbeddingConfig.from_dict(self.embedding, where="key 'embedding'")
+        teachers = {t for t, _ in self.pairs}
+        for name, path in self.teacher_checkpoints.items():
+            if name not in teachers:
+                raise ConfigError(
+                    f"key 'teacher_checkpoints': {name!r} is not the teacher of any pair "
+                    f"(teachers: {sorted(teachers)})"
+                )
+            if not Path(path).is_file():
+                raise ConfigError(
+                    f"key 'teacher_checkpoints': the file for {name}, {path}, does not exist"
+                )
 
     def teacher_config(self) -> DistillConfig:
         return DistillConfig.from_dict({**self.teacher, "method": "none"})

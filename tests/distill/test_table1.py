@@ -149,6 +149,14 @@ def test_plan_runs_the_plain_student_once_per_architecture():
         ({"student": {"lr": "0.05"}}, "key 'student': key 'lr': expected float, got '0.05'"),
         ({"embedding": {"dim": 1.5}}, "key 'embedding': key 'dim': expected int"),
         ({"colour": 1}, "unknown key\\(s\\) \\['colour'\\] for Table1Config"),
+        (
+            {"teacher_checkpoints": {"resnet56": "/no/such/ckpt_epoch_240.pth"}},
+            "key 'teacher_checkpoints': the file for resnet56, /no/such/ckpt_epoch_240.pth, does",
+        ),
+        (
+            {"teacher_checkpoints": {"vgg8": "x.pth"}},
+            "'vgg8' is not the teacher of any pair",
+        ),
     ],
 )
 def test_bad_configs_are_clear_errors(change, message):
