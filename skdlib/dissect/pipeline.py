@@ -29,16 +29,17 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD, normalise_uint8
 from ..hooks import capture, resolve_modules
 from ..progress import tqdm
-from ..runtime import cpu_threads, eval_mode, resolve_device
+from ..runtime import cpu_threads, default_workers, eval_mode, resolve_device
 from .broden import BrodenDataset, collate_broden
 from .label_sets import label_sets
 from .quantile import StreamingQuantile, exact_quantile
 from .result import DissectionResult
+from .resume import DissectCheckpoint, fingerprint
 from .tally import AREA_MODES, IoUTally, categories_present, label_area
 
 __all__ = ["DEFAULT_QUANTILE", "THRESHOLD_METHODS", "dissect"]
@@ -72,7 +73,9 @@ class _Clock:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def _layer_acts(acts: Mapping[str, torch.Tensor], layers: Sequence[str]) -> list[torch.Tensor]:
+def _layer_acts(
+    acts: Mapping[str, torch.Tensor], layers: Sequence[str], paths: Sequence[str]
+) -> list[torch.Tensor]:
     out = []
     for name in layers:
         if name not in acts:
@@ -83,8 +86,18 @@ def _layer_acts(acts: Mapping[str, torch.Tensor], layers: Sequence[str]) -> list
                 f"layer {name!r} gives outputs of shape {tuple(a.shape)}; dissection needs "
                 "(batch, units, height, width) maps: choose a convolutional layer"
             )
-        if torch.isnan(a).any():
-            raise ValueError(f"layer {name!r} produced NaN activations")
+        if not torch.isfinite(a).all():
+            bad = ~torch.isfinite(a)
+            images = [paths[i] for i in torch.nonzero(bad.flatten(1).any(1)).flatten().tolist()]
+            units = torch.nonzero(bad.transpose(0, 1).flatten(1).any(1)).flatten().tolist()
+            kinds = "NaN" if torch.isnan(a).any() else "±inf"
+            raise ValueError(
+                f"layer {name!r} produced {kinds} activations for {len(images)} image(s): "
+                f"{', '.join(images[:5])}{' ...' if len(images) > 5 else ''} (units "
+                f"{units[:10]}{' ...' if len(units) > 10 else ''}); no threshold or IoU would "
+                "mean anything. Check the model's weights (a diverged or damaged checkpoint?) "
+                "and its input normalisation (mean/std)."
+            )
         out.append(a.detach())
     return out
 
@@ -108,12 +121,12 @@ class _Reader:
                 return
             yield batch
 
-    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         with self.clock("forward"), torch.no_grad():
             with capture(self.model, self.layers, detach=True) as acts:
-                x = images.to(self.device, non_blocking=True)
+                x = batch["image"].to(self.device, non_blocking=True)
                 self.model(normalise_uint8(x, self.mean, self.std))
-                return _layer_acts(acts, self.layers)
+                return _layer_acts(acts, self.layers, batch["path"])
 
 
 def _thresholds(
@@ -124,7 +137,7 @@ def _thresholds(
     estimators: list[Any] = []
     cache: list[list[torch.Tensor]] | None = None
     for batch in reader.batches("dissect 1/2: thresholds"):
-        acts = reader.forward(batch["image"])
+        acts = reader.forward(batch)
         if not estimators:
             per_image = sum(a[0].numel() * a.element_size() for a in acts)
             cache = [[] for _ in acts] if per_image * n_images <= cache_bytes else None
@@ -159,8 +172,14 @@ def _tally(
     cache: list[list[torch.Tensor]] | None,
     activation_area: str,
     chunk_elements: int | None,
+    ckpt: DissectCheckpoint | None = None,
+    state: Mapping[str, Any] | None = None,
 ) -> tuple[list[IoUTally], torch.Tensor]:
-    """Pass 2: one :class:`IoUTally` per layer, and the label areas ``G`` ``(label_space,)``."""
+    """Pass 2: one :class:`IoUTally` per layer, and the label areas ``G`` ``(label_space,)``.
+
+    With ``state`` (a checkpoint's), the tally continues after its ``step`` batches (the
+    reader's loader then starts there); with ``ckpt``, it is saved as it goes.
+    """
     device = reader.device
     lut = ds.category_lut().to(device)
     n_cat = len(ds.categories)
@@ -168,8 +187,17 @@ def _tally(
         IoUTally(t.to(device), lut, n_cat, activation_area, chunk_elements) for t in thresholds
     ]
     areas = torch.zeros(ds.label_space, dtype=torch.int64, device=device)
-    for step, batch in enumerate(reader.batches("dissect 2/2: tally")):
-        acts = [c[step] for c in cache] if cache is not None else reader.forward(batch["image"])
+    start = 0
+    if state is not None and state["intersection"] is not None:
+        start = int(state["step"])
+        for tally, inter, area in zip(
+            tallies, state["intersection"], state["activation_area"], strict=True
+        ):
+            tally.intersection.copy_(inter)
+            tally.activation_area.copy_(area)
+        areas.copy_(state["label_area"])
+    for step, batch in enumerate(reader.batches("dissect 2/2: tally"), start=start):
+        acts = [c[step] for c in cache] if cache is not None else reader.forward(batch)
         with reader.clock("tally"), cpu_threads(1) if device.type == "cpu" else nullcontext():
             pixel = batch["pixel_labels"].to(device, non_blocking=True)
             whole = batch["image_labels"].to(device, non_blocking=True)
@@ -178,6 +206,14 @@ def _tally(
             present = categories_present(pixel, whole, lut, sets)
             for tally, a in zip(tallies, acts, strict=True):
                 tally.update(a, pixel, whole, present, sets)
+        if ckpt is not None:
+            ckpt.save(
+                thresholds,
+                step + 1,
+                [t.intersection for t in tallies],
+                [t.activation_area for t in tallies],
+                areas,
+            )
     return tallies, areas
 
 
@@ -230,12 +266,14 @@ def dissect(
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
     batch_size: int = 32,
-    num_workers: int = 0,
+    num_workers: int | None = None,
     device: str | torch.device | None = None,
     cache_bytes: int = 1 << 30,
     chunk_elements: int | None = None,
     arch: str | None = None,
     progress: bool = True,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_seconds: float = 300.0,
 ) -> DissectionResult:
     """Dissect the units of ``layers`` of ``model`` on a Broden data set.
 
@@ -256,7 +294,8 @@ def dissect(
             ImageNet's by default, as torchvision models expect (NetDissect-Lite instead
             subtracts one fixed mean and divides every channel by 255·0.224, whatever the
             weights; ``docs/method.md`` §5).
-        batch_size, num_workers: data loading.
+        batch_size, num_workers: data loading; ``num_workers=None`` decodes in
+            :func:`skdlib.runtime.default_workers` processes (none on a 2-core machine).
         device: ``None``/``"auto"`` for CUDA when present, else the CPU.
         cache_bytes: keep the activations of the first pass for the second when they fit in this
             many bytes (0: always run the model twice).
@@ -264,6 +303,12 @@ def dissect(
             :class:`~skdlib.dissect.tally.IoUTally` default for the device).
         arch: the architecture's name, recorded in the result.
         progress: tqdm bars.
+        checkpoint: a file to save the thresholds (after the first pass) and the running tally
+            (every ``checkpoint_seconds`` of the second) to; a rerun of the same dissection
+            resumes from it, and it is removed on completion (:mod:`skdlib.dissect.resume`).
+
+    Raises:
+        ValueError: a layer's activations are NaN or ±inf (naming the layer, units and images).
 
     Returns:
         A :class:`DissectionResult`; ``result.meta["seconds"]`` splits the time into ``data``,
@@ -292,19 +337,46 @@ def dissect(
     if len(ds) == 0:
         raise ValueError(f"{ds!r} has no images to dissect")
     device = resolve_device(device)
-    loader = DataLoader(
-        ds,
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=num_workers,
-        collate_fn=collate_broden,
-        pin_memory=device.type == "cuda",
-    )
-    reader = _Reader(model, layers, loader, device, mean, std, progress)
+    workers = default_workers() if num_workers is None else num_workers
+
+    def loader(first: int = 0) -> DataLoader:
+        return DataLoader(
+            ds if first == 0 else Subset(ds, range(first, len(ds))),
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=workers,
+            collate_fn=collate_broden,
+            pin_memory=device.type == "cuda",
+        )
+
+    reader = _Reader(model, layers, loader(), device, mean, std, progress)
+    settings = {
+        "quantile": quantile,
+        "threshold_method": threshold_method,
+        "activation_area": activation_area,
+        "mean": list(mean),
+        "std": list(std),
+        "batch_size": batch_size,
+    }
+    ckpt = state = None
+    if checkpoint is not None:
+        mark = fingerprint(model, layers, str(ds.root), len(ds), settings)
+        ckpt = DissectCheckpoint(checkpoint, mark, checkpoint_seconds)
+        state = ckpt.load()
     model.to(device)
     with eval_mode(model):
-        thresholds, cache = _thresholds(reader, len(ds), quantile, threshold_method, cache_bytes)
-        tallies, areas = _tally(reader, ds, thresholds, cache, activation_area, chunk_elements)
+        if state is None:
+            thresholds, cache = _thresholds(
+                reader, len(ds), quantile, threshold_method, cache_bytes
+            )
+            if ckpt is not None:
+                ckpt.save(thresholds, 0, force=True)
+        else:  # resumed: pass 1 is done; pass 2 starts after the saved batches
+            thresholds, cache = [t.to(device) for t in state["thresholds"]], None
+            reader.loader = loader(int(state["step"]) * batch_size)
+        tallies, areas = _tally(
+            reader, ds, thresholds, cache, activation_area, chunk_elements, ckpt, state
+        )
     meta = {
         "quantile": quantile,
         "threshold_method": threshold_method,
@@ -319,4 +391,7 @@ def dissect(
         "cached_activations": cache is not None,
         "seconds": dict(reader.clock.seconds),
     }
-    return _result(ds, layers, tallies, thresholds, areas, meta)
+    result = _result(ds, layers, tallies, thresholds, areas, meta)
+    if ckpt is not None:
+        ckpt.remove()
+    return result

@@ -110,3 +110,129 @@ def test_dissect_errors_name_the_problem(small):
         dissect(model, ["0"], small, threshold_method="histogram", progress=False)
     with pytest.raises(ValueError, match="activation_area must be one of"):
         dissect(model, ["0"], small, activation_area="lite", progress=False)
+
+
+class _InfOnMarked(nn.Module):
+    """Sets unit 2 to +inf on the images its ``marks`` list flags (filled by the model)."""
+
+    def __init__(self, marks: list) -> None:
+        super().__init__()
+        self.marks = marks
+
+    def forward(self, y):
+        y = y.clone()
+        y[self.marks[-1], 2] = float("inf")
+        return y
+
+
+class InfOn(TinyNet):
+    """TinyNet whose layer ``b``, unit 2, is +inf on images whose top-left pixel is bright."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: list = []
+        self.b = nn.Sequential(*self.b, _InfOnMarked(self.marks))
+
+    def forward(self, x):
+        self.marks.append(x[:, :, 0, 0].mean(1) > 1.0)
+        return super().forward(x)
+
+
+def test_non_finite_activations_stop_naming_layer_units_and_images(small):
+    """Issue 11, item 1: ±inf activations used to give NaN IoU without a word."""
+    from skdlib.data.normalise import IMAGENET_MEAN, IMAGENET_STD
+
+    ds = BrodenDataset(small)
+    mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+    marked = [  # computed from the files, independently of the pipeline
+        ds[i]["path"]
+        for i in range(len(ds))
+        if float(((ds[i]["image"][:, 0, 0].float() / 255 - mean) / std).mean()) > 1.0
+    ]
+    assert 0 < len(marked) < len(ds)
+    with pytest.raises(ValueError) as info:
+        dissect(InfOn(), ["a", "b"], ds, batch_size=len(ds), num_workers=0, progress=False)
+    message = str(info.value)
+    assert f"layer 'b' produced ±inf activations for {len(marked)} image(s)" in message
+    assert "(units [2])" in message and "input normalisation" in message
+    for path in marked[:5]:
+        assert str(path) in message
+
+
+def test_a_dissection_interrupted_in_its_second_pass_resumes_to_the_same_result(
+    small, tmp_path, monkeypatch
+):
+    """Issue 11, item 12: a crash in the second pass used to lose both passes."""
+    import skdlib.dissect.pipeline as pipeline
+
+    whole = dissect(TinyNet(), LAYERS, small, batch_size=4, cache_bytes=0, progress=False)
+    ckpt = tmp_path / "dissection.ckpt"
+    real_sets, calls = pipeline.label_sets, []
+
+    def crash_at_batch_4(pixel):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # the 4th tally batch: 3 are done and saved
+        return real_sets(pixel)
+
+    monkeypatch.setattr(pipeline, "label_sets", crash_at_batch_4)
+    with pytest.raises(KeyboardInterrupt):
+        dissect(TinyNet(), LAYERS, small, batch_size=4, checkpoint=ckpt, checkpoint_seconds=0,
+                progress=False)  # fmt: skip
+    monkeypatch.setattr(pipeline, "label_sets", real_sets)
+    assert torch.load(ckpt, weights_only=True)["step"] == 3
+
+    def no_first_pass(*args, **kwargs):
+        raise AssertionError("the first pass ran again")
+
+    monkeypatch.setattr(pipeline, "_thresholds", no_first_pass)
+    forwards = []
+    real_forward = pipeline._Reader.forward
+    monkeypatch.setattr(
+        pipeline._Reader, "forward", lambda self, b: forwards.append(1) or real_forward(self, b)
+    )
+    resumed = dissect(TinyNet(), LAYERS, small, batch_size=4, checkpoint=ckpt, progress=False)
+    assert len(forwards) == 6 - 3  # 24 images in batches of 4: only the unsaved ones
+    for name in LAYERS:
+        assert torch.equal(resumed.intersection[name], whole.intersection[name])
+        assert torch.equal(resumed.activation_area[name], whole.activation_area[name])
+        assert torch.equal(resumed.thresholds[name], whole.thresholds[name])
+        assert torch.equal(resumed.iou[name], whole.iou[name])
+    assert torch.equal(resumed.label_area, whole.label_area)
+    assert not ckpt.exists()  # removed on completion
+
+
+def test_a_checkpoint_of_another_dissection_is_not_used(small, tmp_path, capsys):
+    ckpt = tmp_path / "dissection.ckpt"
+    other = TinyNet()
+    with torch.no_grad():
+        other.b[0].weight.mul_(2)  # other weights
+    from skdlib.dissect.resume import DissectCheckpoint, fingerprint
+
+    settings = {"quantile": 0.9}
+    DissectCheckpoint(ckpt, fingerprint(other, LAYERS, str(small), 24, settings)).save(
+        [torch.zeros(8), torch.zeros(6), torch.zeros(5)], 0, force=True
+    )
+    result = dissect(TinyNet(), LAYERS, small, batch_size=8, checkpoint=ckpt, progress=False)
+    printed = capsys.readouterr().out
+    assert "belongs to another dissection (it differs in settings, weights)" in printed
+    whole = dissect(TinyNet(), LAYERS, small, batch_size=8, progress=False)
+    assert torch.equal(result.iou["b"], whole.iou["b"]) and not ckpt.exists()
+
+
+def test_worker_processes_give_the_same_result(small, monkeypatch):
+    """Issue 11, item 12: the default decodes in default_workers() processes; 2 equal 0."""
+    import skdlib.dissect.pipeline as pipeline
+
+    serial = dissect(TinyNet(), LAYERS, small, batch_size=8, num_workers=0, progress=False)
+    parallel = dissect(TinyNet(), LAYERS, small, batch_size=8, num_workers=2, progress=False)
+    for name in LAYERS:
+        assert torch.equal(serial.iou[name], parallel.iou[name])
+    seen = []
+    real = pipeline.DataLoader
+    monkeypatch.setattr(pipeline, "default_workers", lambda: 2)
+    monkeypatch.setattr(
+        pipeline, "DataLoader", lambda *a, **k: seen.append(k["num_workers"]) or real(*a, **k)
+    )
+    dissect(TinyNet(), ["a"], small, batch_size=24, progress=False)
+    assert seen == [2]
