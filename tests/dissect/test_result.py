@@ -42,3 +42,42 @@ def test_save_and_load_round_trip_with_tally_csv(small, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(ValueError, match="cannot read dissection result"):
         DissectionResult.load(tmp_path / "junk.pt")
+
+
+def test_a_full_disk_while_writing_a_tally_csv_truncates_nothing(small, tmp_path, monkeypatch):
+    """Issue 11, item 2: the CSV was written in place and left at 73 of 513 lines."""
+    import errno
+    import os
+
+    result = dissect(TinyNet(), ["a", "c"], small, quantile=0.9, progress=False)
+    result.save(tmp_path / "out")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        """A text handle that writes 100 characters, then finds the disk full."""
+
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, text):
+            self.handle.write(text[:100])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fdopen(fd, mode="r", *args, **kwargs):
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        return FullDisk(handle) if ".tally_c.csv." in name else handle
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    with pytest.raises(OSError, match=r"could not write .*tally_c\.csv: no space left on device"):
+        result.save(tmp_path / "out")
+    monkeypatch.undo()
+    after = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    assert after == before  # the old CSV whole, no temporary file left
