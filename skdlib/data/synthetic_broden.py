@@ -39,13 +39,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..progress import tqdm
+from ..staging import staging_folder
 from .concepts import CATEGORIES, CONCEPTS, IMAGE_CATEGORIES, PIXEL_CATEGORIES
 from .scenes import ConceptScene, render_scene
 
@@ -242,9 +242,7 @@ def make_synthetic_broden(
             + (f"a generated Broden made with {found}" if found else "something else")
             + f", not {params}; pass overwrite=True or choose another folder"
         )
-    root.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(root)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-{os.getpid()}-", dir=root.parent))
+    tmp = staging_folder(root)  # also removes the temporary folders of killed runs
     try:
         _write(tmp, n_images, size, seed, val_fraction, progress)
         (tmp / PARAMS_FILE).write_text(json.dumps(params, indent=2))
@@ -268,18 +266,3 @@ def make_synthetic_broden(
 def _params_of(root: Path) -> dict | None:
     path = root / PARAMS_FILE
     return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _remove_abandoned(root: Path) -> None:
-    """Delete temporary folders of ``root`` left by runs that were killed (their process is gone);
-    those of runs still writing are left alone."""
-    for tmp in root.parent.glob(f".{root.name}.tmp-*"):
-        pid = tmp.name[len(f".{root.name}.tmp-") :].split("-")[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(tmp, ignore_errors=True)
-        except PermissionError:
-            pass  # alive, another user's

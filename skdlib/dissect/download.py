@@ -7,8 +7,11 @@ Large data sets (Broden is ~1 GB) come over slow or flaky connections, so:
   fresh download. The file appears under its final name only when complete.
 * :func:`extract_zip` unpacks with a progress bar and refuses members that would land outside the
   destination.
-* :func:`download_and_extract` chains both, verifies the unpacked folder with a caller-given check,
-  and skips everything when the folder is already there and passes the check.
+* :func:`download_and_extract` chains both: it unpacks into a temporary sibling folder, verifies
+  it with a caller-given check and renames it to its final name only then (an interrupted unzip
+  leaves no half folder); it skips everything when the folder is already there and passes the
+  check. For Broden the check is :func:`~skdlib.dissect.check_broden_layout`: every image and
+  segmentation file that ``index.csv`` names must be there.
 
 Example (with a network)::
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import urllib.error
 import urllib.request
@@ -28,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from ..progress import tqdm
+from ..staging import remove_abandoned, staging_folder
 from .broden import check_broden_layout
 from .broden_format import BRODEN_FOLDER, BRODEN_URL
 
@@ -192,6 +197,26 @@ def extract_zip(archive: str | os.PathLike, dest: str | os.PathLike, progress: b
     return dest
 
 
+def _publish(unpacked: Path, target: Path, tmp: Path, verify: Callable[[Path], object] | None):
+    """Rename the verified ``unpacked`` folder to ``target``. A ``target`` that exists (found
+    incomplete earlier) is moved into ``tmp`` first, to be deleted with it, unless it now passes
+    ``verify`` (another run finished it meanwhile): then it is kept and ``unpacked`` discarded."""
+    if target.exists():
+        try:
+            if verify is not None:
+                verify(target)
+            return  # complete (another run's): keep it
+        except (OSError, ValueError):
+            os.rename(target, tmp / f"replaced-{target.name}")
+    try:
+        os.rename(unpacked, target)
+    except OSError:
+        if not target.is_dir():
+            raise
+        if verify is not None:
+            verify(target)  # appeared meanwhile (another run): use it only if it is complete
+
+
 def download_and_extract(
     url: str,
     dest: str | os.PathLike,
@@ -201,19 +226,32 @@ def download_and_extract(
     keep_archive: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Fetch a zip from ``url`` into ``dest``, unpack it there, and verify ``dest/folder``.
+    """Fetch a zip from ``url`` into ``dest`` and unpack it to ``dest/folder``, verified first.
+
+    The archive is unpacked into a temporary sibling, ``dest/.<folder>.tmp-<pid>-<random>``
+    (:func:`skdlib.staging.staging_folder`); ``folder`` from it is verified and renamed to
+    ``dest/folder`` only when complete, so an interrupted or failed unpack never leaves a half
+    folder under the final name. The temporary folder of a run that was killed is removed by the
+    next call. A folder that is already there and passes ``verify`` is returned untouched; one
+    that fails it is fetched (or resumed) and unpacked again, and replaced once the new copy
+    passes.
 
     Args:
         url: the archive's address; its file name (last path part) names the local archive.
         dest: the folder to unpack into (e.g. ``data``).
         folder: the folder the archive unpacks to (e.g. ``broden1_224``).
-        verify: called with ``dest/folder`` after unpacking; it should raise an exception that
-            names what is wrong. Also used to skip work when the folder is already complete.
+        verify: called with the unpacked folder; it should raise an ``OSError`` or ``ValueError``
+            that names what is wrong. Also decides whether an existing ``dest/folder`` is complete.
         keep_archive: keep the downloaded zip (default: delete it after a verified unpack).
         progress: tqdm bars for download and unpacking.
 
     Returns:
         ``dest/folder``.
+
+    Raises:
+        RuntimeError: the download failed (see :func:`download`), or the archive is unreadable,
+            lacks ``folder`` or unpacks to a folder that fails ``verify``; the message names the
+            archive, which is kept, and says to delete it to download it anew.
 
     Example (with a network)::
 
@@ -221,6 +259,7 @@ def download_and_extract(
     """
     dest = Path(dest)
     target = dest / folder
+    remove_abandoned(target)
     if target.is_dir():
         try:
             if verify is not None:
@@ -231,15 +270,30 @@ def download_and_extract(
     name = Path(urlparse(url).path).name or f"{folder}.zip"
     archive = dest / name
     download(url, archive, progress=progress)
-    extract_zip(archive, dest, progress=progress)
-    if not target.is_dir():
-        found = sorted(p.name for p in dest.iterdir() if p.is_dir())
-        raise RuntimeError(
-            f"{archive} did not unpack to {target}/ (folders in {dest}: {found}); is {url} the "
-            "right archive?"
-        )
-    if verify is not None:
-        verify(target)
+    tmp = staging_folder(target)
+    try:
+        extract_zip(archive, tmp, progress=progress)
+        unpacked = tmp / folder
+        if not unpacked.is_dir():
+            found = sorted(p.name for p in tmp.iterdir() if p.is_dir())
+            raise RuntimeError(
+                f"{archive} did not unpack to {folder}/ (its top folders: {found}); is {url} the "
+                f"right archive? Nothing was put at {target}"
+            )
+        if verify is not None:
+            try:
+                verify(unpacked)
+            except (OSError, ValueError) as exc:
+                # name the final place, not the temporary one that is about to be deleted
+                detail = str(getattr(exc, "summary", exc)).replace(str(tmp), str(dest))
+                raise RuntimeError(
+                    f"{archive} unpacks to an incomplete {folder}/ ({detail}); nothing was put at "
+                    f"{target}. The archive is kept: delete {archive} and run again to download "
+                    "it anew"
+                ) from exc
+        _publish(unpacked, target, tmp, verify)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     if not keep_archive:
         archive.unlink()
     return target
@@ -253,8 +307,11 @@ def download_broden(
 ) -> Path:
     """Download ``broden1_224`` (~1 GB), unpack it into ``dest`` and verify the layout.
 
-    Resumable: an interrupted download continues from its ``.part`` file on the next call; a
-    folder that is already complete is verified and returned without downloading.
+    Resumable: an interrupted download continues from its ``.part`` file on the next call; the
+    archive is unpacked into a temporary folder and becomes ``dest/broden1_224`` only when
+    :func:`~skdlib.dissect.check_broden_layout` finds every file of ``index.csv`` there. A folder
+    that is already complete is verified and returned without downloading; an incomplete one
+    (e.g. half its JPEGs deleted) is fetched and unpacked again, then replaced.
 
     Returns:
         ``dest/broden1_224``.

@@ -4,6 +4,7 @@ damaged files named.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from skdlib.dissect import (
     check_broden_layout,
     collate_broden,
 )
+from skdlib.dissect.broden import IncompleteBrodenError, missing_image_files
 
 
 def test_hand_written_broden_is_read_exactly(hand):
@@ -170,3 +172,67 @@ def test_missing_or_damaged_files_name_their_path(hand):
     Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(image)
     with pytest.raises(BrodenFormatError, match=rf"image {image} is 6x6 .* says 8x8"):
         ds[0]
+
+
+def test_the_layout_check_finds_every_missing_file(generated, tmp_path):
+    root = shutil.copytree(generated, tmp_path / "broden1_224")
+    ds = BrodenDataset(root)
+    refs = sum(1 + sum(len(p) for p in r.pixel.values()) for r in ds.index_records)
+    assert missing_image_files(root, ds.index_records) == ([], refs)
+    images = sorted((root / "images" / "synthetic").glob("*.jpg"))
+    for path in images[1::2]:  # half the JPEGs, as an interrupted unzip leaves them
+        path.unlink()
+    png = ds.index_records[4].pixel["part"][-1]  # and one segmentation layer
+    (root / "images" / png).unlink()
+    missing, total = missing_image_files(root, ds.index_records)
+    assert total == refs
+    assert missing[:3] == [("synthetic/000001.jpg", 3), ("synthetic/000003.jpg", 5), (png, 6)]
+    assert len(missing) == 11
+    with pytest.raises(IncompleteBrodenError) as info:
+        check_broden_layout(root)
+    err = info.value
+    assert isinstance(err, FileNotFoundError) and err.missing == missing and err.total == refs
+    assert str(err) == (
+        f"the Broden folder {root} is incomplete: 11 of the {refs} image and segmentation files "
+        f"named in {root / 'index.csv'} are missing from {root / 'images'}: synthetic/000001.jpg "
+        f"(line 3), synthetic/000003.jpg (line 5), {png} (line 6), synthetic/000005.jpg (line 7), "
+        "synthetic/000007.jpg (line 9) and 6 more. An interrupted unzip leaves such a folder. "
+        f"Delete {root} and run `python -m skdlib download-broden --dest {tmp_path}` again (for "
+        "a generated set: generate it again)"
+    )
+    shutil.rmtree(root / "images" / "synthetic")  # a whole sub-folder gone
+    assert len(missing_image_files(root, ds.index_records)[0]) == refs
+
+
+def test_the_check_covers_images_without_labels(hand):
+    assert check_broden_layout(hand) == hand
+    (hand / "images" / "src" / "b.jpg").unlink()  # b has no labels: not a dataset record
+    assert [r.image for r in BrodenDataset(hand).records] == ["src/a.jpg", "src/c.jpg"]
+    with pytest.raises(IncompleteBrodenError, match=r"1 of the 6 .*: src/b.jpg \(line 3\)\. "):
+        check_broden_layout(hand)
+
+
+def test_the_file_check_lists_each_folder_once_and_opens_no_file(generated, monkeypatch):
+    """What keeps it fast on Broden's ~63k images and their PNGs: one listing per sub-folder."""
+    import builtins
+    import os
+
+    records = BrodenDataset(generated).index_records
+    listed = []
+    real_listdir = os.listdir
+
+    def listdir(path):
+        listed.append(Path(path))
+        return real_listdir(path)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"the check touched a file: {args}")
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    for name in ("stat", "lstat", "scandir"):
+        monkeypatch.setattr(os, name, forbidden)
+    monkeypatch.setattr(builtins, "open", forbidden)
+    missing, total = missing_image_files(generated, records)
+    monkeypatch.undo()
+    assert missing == [] and total > 2 * len(records)
+    assert listed == [generated / "images" / "synthetic"]

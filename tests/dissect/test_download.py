@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import io
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,11 +21,13 @@ from skdlib.cli import main
 from skdlib.data import make_synthetic_broden
 from skdlib.dissect import (
     BrodenDataset,
+    check_broden_layout,
     download,
     download_and_extract,
     download_broden,
     extract_zip,
 )
+from skdlib.dissect.broden import IncompleteBrodenError
 
 
 class Server:
@@ -180,8 +188,9 @@ def test_layout_verification_fails_on_an_incomplete_archive(server, tmp_path, br
             if not info.filename.endswith("label.csv"):
                 zout.writestr(info, zin.read(info))
     server.files["/broden1_224.zip"] = broken.read_bytes()
-    with pytest.raises(FileNotFoundError, match=r"label.csv is missing"):
+    with pytest.raises(RuntimeError, match=r"label.csv is missing.*delete .*broden1_224.zip"):
         download_broden(tmp_path / "data", url=f"{server.url}/broden1_224.zip", progress=False)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["broden1_224.zip"]
     server.files["/other.zip"] = src.read_bytes()
     with pytest.raises(RuntimeError, match=r"did not unpack to .*wanted/"):
         download_and_extract(f"{server.url}/other.zip", tmp_path / "d2", folder="wanted",
@@ -197,3 +206,164 @@ def test_cli_download_broden(server, tmp_path, broden_zip, capsys):
     assert main(["download-broden", "--dest", str(tmp_path / "d"), "--url",
                  f"{server.url}/missing.zip", "--no-progress"]) == 1  # fmt: skip
     assert "HTTP 404" in capsys.readouterr().err
+
+
+# -- what "Broden is ready" means: every file there, never a half-unpacked folder ---------------
+
+
+@pytest.fixture()
+def zip_url(tmp_path, broden_zip) -> str:
+    """A ``file://`` URL of the zipped generated Broden (6 images)."""
+    path = tmp_path / "server" / "broden1_224.zip"
+    path.parent.mkdir()
+    path.write_bytes(broden_zip)
+    return path.as_uri()
+
+
+def jpegs(root: Path) -> list[Path]:
+    return sorted((root / "images" / "synthetic").glob("*.jpg"))
+
+
+def snapshot(root: Path) -> dict[str, int]:
+    """Every path under ``root`` (itself included) with its modification time in ns."""
+    return {str(p): p.stat().st_mtime_ns for p in [root, *root.rglob("*")]}
+
+
+def test_half_the_jpegs_deleted_is_never_ready(tmp_path, zip_url, capsys):
+    data = tmp_path / "data"
+    root = download_broden(data, url=zip_url, progress=False)
+    gone = jpegs(root)[::2]
+    for path in gone:
+        path.unlink()
+    with pytest.raises(IncompleteBrodenError) as info:
+        check_broden_layout(root)
+    msg = str(info.value)
+    assert f"Broden folder {root} is incomplete: 3 of the " in msg
+    assert "synthetic/000000.jpg (line 2), synthetic/000002.jpg (line 4)" in msg
+    assert f"Delete {root} and run `python -m skdlib download-broden --dest {data}`" in msg
+    # the CLI says "ready" only after fetching again and replacing the incomplete folder
+    assert main(["download-broden", "--dest", str(data), "--url", zip_url, "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert f"{root} is incomplete" in err and "synthetic/000000.jpg (line 2)" in err
+    assert f"Broden is ready in {root}" in out
+    assert all(p.is_file() for p in gone) and check_broden_layout(root) == root
+    assert sorted(p.name for p in data.iterdir()) == ["broden1_224"]  # no temporary folder left
+
+
+def test_an_archive_lacking_files_is_refused_and_never_shown(tmp_path, broden_zip, capsys):
+    half = tmp_path / "server" / "broden1_224.zip"
+    half.parent.mkdir()
+    with zipfile.ZipFile(io.BytesIO(broden_zip)) as zin, zipfile.ZipFile(half, "w") as zout:
+        for info in zin.infolist():
+            if not re.search(r"00000[024]\.jpg$", info.filename):  # half the JPEGs left out
+                zout.writestr(info, zin.read(info))
+    data = tmp_path / "data"
+    args = ["download-broden", "--dest", str(data), "--url", half.as_uri(), "--no-progress"]
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert "ready" not in out
+    assert re.search(r"unpacks to an incomplete broden1_224/ \(3 of the \d+ image and segm", err)
+    assert (
+        f"missing from {data / 'broden1_224' / 'images'}: synthetic/000000.jpg (line 2), "
+        "synthetic/000002.jpg (line 4), synthetic/000004.jpg (line 6))"
+    ) in err
+    assert f"delete {data / 'broden1_224.zip'} and run again" in err
+    assert sorted(p.name for p in data.iterdir()) == ["broden1_224.zip"]  # kept, nothing else
+
+
+@pytest.mark.parametrize("error", [OSError("No space left on device"), KeyboardInterrupt()])
+def test_an_unzip_failing_midway_leaves_no_folder(tmp_path, zip_url, monkeypatch, error):
+    real_extract = zipfile.ZipFile.extract
+    done = []
+
+    def extract(self, member, path=None, pwd=None):
+        if len(done) == 10:
+            raise error
+        done.append(member)
+        return real_extract(self, member, path, pwd)
+
+    monkeypatch.setattr(zipfile.ZipFile, "extract", extract)
+    data = tmp_path / "data"
+    with pytest.raises(type(error)):
+        download_broden(data, url=zip_url, progress=False)
+    assert len(done) == 10
+    assert sorted(p.name for p in data.iterdir()) == ["broden1_224.zip"]  # no half folder
+    monkeypatch.undo()
+    root = download_broden(data, url=zip_url, progress=False)  # the next call completes
+    assert check_broden_layout(root) == root and len(jpegs(root)) == 6
+    assert sorted(p.name for p in data.iterdir()) == ["broden1_224"]
+
+
+def test_a_truncated_archive_leaves_no_folder(tmp_path, zip_url, broden_zip):
+    data = tmp_path / "data"
+    data.mkdir()
+    archive = data / "broden1_224.zip"
+    archive.write_bytes(broden_zip[: len(broden_zip) // 2])  # e.g. copied in by hand, cut short
+    with pytest.raises(RuntimeError, match=rf"{archive} is not a readable zip file.*delete it"):
+        download_broden(data, url=zip_url, progress=False)
+    assert sorted(p.name for p in data.iterdir()) == ["broden1_224.zip"]
+    archive.unlink()  # as the message says
+    assert check_broden_layout(download_broden(data, url=zip_url, progress=False))
+
+
+def test_a_killed_unzip_is_cleaned_up_by_the_next_call(tmp_path, zip_url):
+    """A real ``kill -9`` in the middle of the unzip: no folder under the final name, and the
+    next call removes the killed run's temporary folder and completes."""
+    data = tmp_path / "data"
+    script = f"""
+import os, signal, zipfile
+from skdlib.dissect import download_broden
+real, n = zipfile.ZipFile.extract, []
+def extract(self, member, path=None, pwd=None):
+    if len(n) == 12:
+        os.kill(os.getpid(), signal.SIGKILL)
+    n.append(member)
+    return real(self, member, path, pwd)
+zipfile.ZipFile.extract = extract
+download_broden({str(data)!r}, url={zip_url!r}, progress=False)
+"""
+    repo = Path(__file__).resolve().parents[2]  # so that the child imports this skdlib
+    run = [sys.executable, "-c", script]
+    killed = subprocess.run(run, capture_output=True, text=True, cwd=repo)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = sorted(p.name for p in data.iterdir())
+    assert left[0].startswith(".broden1_224.tmp-") and left[1:] == ["broden1_224.zip"]
+    assert list((data / left[0]).rglob("*.*"))  # the half unzip is in the temporary folder
+    root = download_broden(data, url=zip_url, progress=False)
+    assert check_broden_layout(root) == root
+    assert sorted(p.name for p in data.iterdir()) == ["broden1_224"]
+
+
+def test_a_valid_folder_is_kept_untouched(tmp_path, zip_url, monkeypatch):
+    data = tmp_path / "data"
+    root = download_broden(data, url=zip_url, progress=False)
+    before = snapshot(root)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    abandoned = data / f".broden1_224.tmp-{int(dead.stdout)}-a1b2"
+    (abandoned / "broden1_224").mkdir(parents=True)
+    running = data / f".broden1_224.tmp-{os.getpid()}-c3d4"  # alive: maybe still unzipping
+    running.mkdir()
+    gone = (tmp_path / "nowhere.zip").as_uri()  # would fail if anything were fetched
+    assert download_broden(data, url=gone, progress=False) == root
+    assert snapshot(root) == before
+    assert not abandoned.exists() and running.exists()
+    running.rmdir()
+
+    # another run finishes the folder while this one unpacks: the finished one is kept
+    (root / "label.csv").unlink()  # damaged: this call fetches and unpacks again
+    download_mod = importlib.import_module("skdlib.dissect.download")
+    real_extract = download_mod.extract_zip
+    other: dict[str, dict] = {}
+
+    def extract_while_another_run_finishes(archive, dest, progress=True):
+        shutil.rmtree(root)
+        real_extract(archive, data, progress=False)  # the other run's complete folder
+        other["snapshot"] = snapshot(root)
+        return real_extract(archive, dest, progress=progress)
+
+    monkeypatch.setattr(download_mod, "extract_zip", extract_while_another_run_finishes)
+    assert download_broden(data, url=zip_url, progress=False) == root
+    monkeypatch.undo()
+    assert snapshot(root) == other["snapshot"] and check_broden_layout(root) == root
+    assert sorted(p.name for p in data.iterdir()) == ["broden1_224"]
