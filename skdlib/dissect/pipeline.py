@@ -35,7 +35,12 @@ from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD, normalise_uint8
 from ..hooks import capture, resolve_modules
 from ..progress import tqdm
 from ..runtime import cpu_threads, default_workers, eval_mode, resolve_device
-from .broden import BrodenDataset, collate_broden
+from .broden import (
+    BrodenDataset,
+    IncompleteBrodenError,
+    collate_broden,
+    missing_image_files,
+)
 from .label_sets import label_sets
 from .quantile import StreamingQuantile, exact_quantile
 from .result import DissectionResult
@@ -308,6 +313,8 @@ def dissect(
             resumes from it, and it is removed on completion (:mod:`skdlib.dissect.resume`).
 
     Raises:
+        IncompleteBrodenError: files ``index.csv`` names are missing (checked before the first
+            pass, by listing the folders).
         ValueError: a layer's activations are NaN or ±inf (naming the layer, units and images).
 
     Returns:
@@ -336,6 +343,9 @@ def dissect(
     ds = dataset if isinstance(dataset, BrodenDataset) else BrodenDataset(dataset)
     if len(ds) == 0:
         raise ValueError(f"{ds!r} has no images to dissect")
+    missing, total = missing_image_files(ds.root, ds.records)  # fail now, not midway
+    if missing:
+        raise IncompleteBrodenError(ds.root, missing, total)
     device = resolve_device(device)
     workers = default_workers() if num_workers is None else num_workers
 

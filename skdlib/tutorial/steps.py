@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..data import make_synthetic_broden, to_display
-from ..dissect import BRODEN_FOLDER, BrodenDataset, BrodenImages
+from ..dissect import BRODEN_FOLDER, BrodenDataset, BrodenImages, check_broden_layout
 from ..distill import DistillConfig, Table1Config
 from ..distill.cifar import load_cifar100, load_split, make_loader
 from ..embedding import (
@@ -69,7 +69,7 @@ def check_paper_inputs(profile: Profile, data: str | os.PathLike | None = None) 
     problems = []
     if profile.broden == "real":
         try:
-            BrodenDataset(data / BRODEN_FOLDER)
+            check_broden_layout(data / BRODEN_FOLDER)  # every file index.csv names
         except (FileNotFoundError, ValueError) as exc:
             problems.append(f"Broden: {exc}")
     if profile.weights == "imagenet":

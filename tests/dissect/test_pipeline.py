@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -236,3 +238,21 @@ def test_worker_processes_give_the_same_result(small, monkeypatch):
     )
     dissect(TinyNet(), ["a"], small, batch_size=24, progress=False)
     assert seen == [2]
+
+
+def test_an_incomplete_broden_stops_before_the_first_pass(tmp_path):
+    """A folder missing files (an interrupted unzip) used to fail midway through a dissection."""
+    import shutil
+
+    from skdlib.dissect.broden import IncompleteBrodenError
+
+    root = make_synthetic_broden(tmp_path / "b", 8, size=32, seed=3, progress=False)
+    copy = Path(shutil.copytree(root, tmp_path / "copy"))
+    gone = sorted((copy / "images").rglob("*.jpg"))[-1]
+    gone.unlink()
+    calls = []
+    model = TinyNet()
+    model.register_forward_hook(lambda *a: calls.append(1))
+    with pytest.raises(IncompleteBrodenError, match=f"1 of the .* missing .*{gone.name}"):
+        dissect(model, LAYERS, copy, batch_size=4, progress=False)
+    assert calls == []  # nothing was run
