@@ -42,6 +42,7 @@ from .distill import (
 )
 from .distill.cifar import DATASETS, load_split, make_loader
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
+from .progress import EPOCH_LINES
 from .runtime import resolve_device
 from .tutorial import PROFILES, execute_notebooks, load_torchvision_model, notebook_paths
 
@@ -59,6 +60,15 @@ EMBED_SETTINGS = {
     "offline": {"optimizer": "adam", "epochs": 8},
     "paper": {"optimizer": "sgd", "epochs": 100},
 }
+
+
+def _progress(args: argparse.Namespace) -> bool | str:
+    """Bars, or with ``--no-progress`` one printed line per epoch (batch logs)."""
+    return EPOCH_LINES if args.no_progress else True
+
+
+def _bars(args: argparse.Namespace) -> bool:
+    return not args.no_progress
 
 
 def _default_lr(args: argparse.Namespace) -> float:
@@ -136,7 +146,7 @@ def cmd_embed(args: argparse.Namespace) -> NeuronEmbedding:
         f"setting {args.setting}: {config.optimizer} lr {config.lr:g}, {config.epochs} epochs",
         flush=True,
     )
-    emb = trainer.fit(loader, checkpoint=out / "embedding.ckpt", progress=not args.no_progress)
+    emb = trainer.fit(loader, checkpoint=out / "embedding.ckpt", progress=_progress(args))
     path = emb.save(out / "embedding.pt")
     summary = summarize(emb)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
@@ -196,7 +206,7 @@ def cmd_notebooks(args: argparse.Namespace) -> Path:
 def cmd_download_broden(args: argparse.Namespace) -> Path:
     """``download-broden``: returns the verified ``broden1_224`` folder."""
     root = download_broden(
-        args.dest, url=args.url, keep_archive=args.keep_archive, progress=not args.no_progress
+        args.dest, url=args.url, keep_archive=args.keep_archive, progress=_bars(args)
     )
     print(f"Broden is ready in {root}", flush=True)
     return root
@@ -234,7 +244,7 @@ def cmd_distill(args: argparse.Namespace) -> None:
         embedding=args.embedding,
         num_classes=len(train.classes),
         device=device,
-        progress=not args.no_progress,
+        progress=_progress(args),
     )
     s = trainer.summary
     print(
@@ -262,7 +272,7 @@ def cmd_embed_teacher(args: argparse.Namespace) -> None:
         teacher_arch=args.teacher_arch,
         device=args.device,
         pipeline=args.pipeline,
-        progress=not args.no_progress,
+        progress=_progress(args),
     )
     print(f"embedded {emb.meta['arch']} {emb.meta['channels']} -> {args.out}/embedding.pt")
 
@@ -278,7 +288,7 @@ def cmd_table1(args: argparse.Namespace) -> None:
             {**cfg.to_dict(), "student": {**cfg.student, **overrides}},
             where=f"{args.config} with --beta/--tau",
         )
-    results = run_table1(cfg, progress=not args.no_progress)
+    results = run_table1(cfg, progress=_progress(args))
     print(render_table1(results), flush=True)
     print(f"\nresults: {Path(cfg.out) / 'results.json'}", flush=True)
 

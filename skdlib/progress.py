@@ -30,7 +30,36 @@ import time
 from tqdm.auto import tqdm as _auto_tqdm
 from tqdm.notebook import tqdm as _notebook_tqdm
 
-__all__ = ["tqdm", "mirror_line", "PROGRESS_LOG_ENV", "MIRROR_SECONDS"]
+__all__ = [
+    "tqdm",
+    "mirror_line",
+    "show_bars",
+    "epoch_lines",
+    "EPOCH_LINES",
+    "PROGRESS_LOG_ENV",
+    "MIRROR_SECONDS",
+]
+
+#: ``progress=EPOCH_LINES`` asks a training loop for one printed line per epoch instead of bars
+#: (what ``--no-progress`` gives on the command line: a batch log is never silent).
+EPOCH_LINES = "epochs"
+
+
+def show_bars(progress: bool | str) -> bool:
+    """Whether a loop given ``progress`` shows tqdm bars (``True``; not ``False`` or
+    ``"epochs"``).
+
+    Example:
+        >>> show_bars(True), show_bars(False), show_bars("epochs")
+        (True, False, False)
+    """
+    return bool(progress) and progress != EPOCH_LINES
+
+
+def epoch_lines(progress: bool | str) -> bool:
+    """Whether a training loop given ``progress`` prints one line per epoch (``"epochs"``)."""
+    return progress == EPOCH_LINES
+
 
 #: Set by the notebook runner to a file the kernel's bars report to.
 PROGRESS_LOG_ENV = "SKD_PROGRESS_LOG"

@@ -51,7 +51,7 @@ def train_model(
     num_classes: int = 100,
     device: str | torch.device | None = None,
     until: int | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> DistillTrainer:
     """Build ``arch`` (initialised from ``config.seed``) and train it with :class:`DistillTrainer`.
 
@@ -92,7 +92,7 @@ def embed_teacher(
     batch_size: int = 64,
     device: str | torch.device | None = None,
     pipeline: str = "auto",
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> NeuronEmbedding:
     """Learn semantic vectors for the teacher's neurons at every stage output (paper Eq. 1).
 

@@ -47,7 +47,7 @@ from typing import Any
 from ..checkpoint import atomic_write_text, csv_text
 from ..config import ConfigError, JsonConfig
 from ..embedding import EmbeddingConfig
-from ..progress import tqdm
+from ..progress import show_bars, tqdm
 from ..runtime import resolve_device
 from .cifar import DATASETS, load_split, make_loader
 from .config import DistillConfig
@@ -205,13 +205,14 @@ def _save_results(out: Path, cfg: Table1Config, rows: list[dict]) -> dict[str, A
 
 
 def run_table1(
-    config: Table1Config | str | os.PathLike | Mapping[str, Any], progress: bool = True
+    config: Table1Config | str | os.PathLike | Mapping[str, Any], progress: bool | str = True
 ) -> dict[str, Any]:
     """Run (or continue) a Table-1 job; returns the results written to ``<out>/results.json``.
 
     Args:
         config: a :class:`Table1Config`, a JSON file of one, or a dict.
-        progress: tqdm bars (overall runs, epochs, batches).
+        progress: tqdm bars (overall runs, epochs, batches); ``"epochs"``: a printed line per
+            epoch of every run instead; ``False``: silent.
 
     Returns:
         ``{"name", "config", "runs": [row, ...], "updated"}``; a row has ``role`` (``teacher`` or
@@ -254,7 +255,7 @@ def run_table1(
         total=len(teachers) * (1 + needs_embedding) + len(students),
         desc=cfg.name,
         unit="run",
-        disable=not progress,
+        disable=not show_bars(progress),
     )
 
     for name in teachers if needs_embedding else ():  # a changed embedding config stops here

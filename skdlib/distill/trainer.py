@@ -32,7 +32,7 @@ from .. import __version__
 from ..checkpoint import atomic_save, atomic_write_text, csv_text, load_checkpoint
 from ..embedding import NeuronEmbedding
 from ..hooks import capture, layer_channels
-from ..progress import tqdm
+from ..progress import epoch_lines, show_bars, tqdm
 from ..runtime import resolve_device
 from ..schedule import epoch_seed
 from .baselines import kd_loss
@@ -341,7 +341,7 @@ class DistillTrainer:
         test_loader: Iterable,
         out_dir: str | os.PathLike | None = None,
         until: int | None = None,
-        progress: bool = True,
+        progress: bool | str = True,
     ) -> dict[str, Any]:
         """Train for ``config.epochs`` epochs (or up to epoch ``until``), testing after each.
 
@@ -352,7 +352,8 @@ class DistillTrainer:
             out_dir: run folder; if it holds a checkpoint of this run, training resumes there.
                 ``None`` keeps everything in memory.
             until: stop after this epoch (the run can be continued later from ``out_dir``).
-            progress: tqdm bars over epochs and batches; ``False`` prints one line per epoch.
+            progress: tqdm bars over epochs and batches; ``"epochs"``: one printed line per
+                epoch instead; ``False``: silent.
 
         Returns:
             The summary: ``last_top1``, ``best_top1``, ``best_epoch``, ``epochs_done``,
@@ -371,7 +372,7 @@ class DistillTrainer:
             unit="epoch",
             initial=self.epoch,
             total=cfg.epochs,
-            disable=not progress,
+            disable=not show_bars(progress),
         )
         try:
             for epoch in bar:
@@ -384,7 +385,7 @@ class DistillTrainer:
                 self.epoch = epoch
                 self._record(row, out)
                 bar.set_postfix(top1=f"{test['top1']:.2f}", best=f"{self.summary.best_top1:.2f}")
-                if not progress:  # batch logs: one line per epoch instead of the bars
+                if epoch_lines(progress):  # batch logs: one line per epoch instead of bars
                     print(
                         f"{self.method.name} {self.student_arch}: epoch {epoch}/{cfg.epochs} "
                         f"top-1 {test['top1']:.2f} best {self.summary.best_top1:.2f}",
@@ -400,21 +401,22 @@ class DistillTrainer:
         s = self.summary
         return {"method": self.method.name, "epochs": s.epochs_done, "last_top1": s.last_top1}
 
-    def _train_epoch(self, loader: Iterable, epoch: int, progress: bool) -> dict[str, float]:
+    def _train_epoch(self, loader: Iterable, epoch: int, progress: bool | str) -> dict[str, float]:
         torch.manual_seed(epoch_seed(self.config.seed, epoch))
         self.student.train()
         lr = self.optimizer.param_groups[0]["lr"]
         sums = torch.zeros(5, dtype=torch.float64, device=self.device)
         n = 0
         start = time.perf_counter()
-        batches = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
+        shown = show_bars(progress)
+        batches = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not shown)
         for step, (images, targets) in enumerate(batches, 1):
             r = self.train_step(images, targets)
             b = targets.shape[0]
             n += b
             sums[:4] += torch.stack([r["loss"] * b, r["ce"] * b, r["kd"] * b, r["distill"] * b])
             sums[4] += r["correct"]
-            if progress and step % 25 == 0:
+            if shown and step % 25 == 0:
                 batches.set_postfix(loss=f"{float(sums[0]) / n:.4f}")
         if n == 0:
             raise ValueError("the training loader yielded no batches")

@@ -245,11 +245,11 @@ def test_lr_follows_the_step_schedule(data, capsys):
     _, test = data
     loader = make_loader(test, 40, train=True, device="cpu")
     trainer = DistillTrainer(TinyNet(), DistillConfig(epochs=8), "tiny", device="cpu")
-    trainer.fit(loader, loader, progress=False)
+    trainer.fit(loader, loader, progress="epochs")
     assert milestone_epochs(DistillConfig().milestones, 8) == [5, 6, 7]
     lrs = [row["lr"] for row in trainer.summary.history]
     assert lrs == pytest.approx([0.05] * 5 + [0.005, 0.0005, 0.00005])
-    # without bars (``--no-progress``), one line per epoch: a batch log is never silent
+    # progress="epochs" (``--no-progress``): one line per epoch, a batch log is never silent
     lines = capsys.readouterr().out.splitlines()
     best = [max(r["test_top1"] for r in trainer.summary.history[: i + 1]) for i in range(8)]
     assert lines == [

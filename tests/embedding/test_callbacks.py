@@ -58,13 +58,17 @@ def test_fit_dataset_mean_treats_steps_per_epoch_as_an_epoch(steps):
     assert log.calls[0] == ("start", 0) and log.calls[-1] == ("end", 2)
 
 
-def test_without_bars_each_epoch_prints_one_line(capsys):
-    emb = trainer(epochs=2).fit(BATCHES, progress=False)
+def test_epoch_lines_instead_of_bars_and_silence(capsys):
+    """``progress="epochs"`` (``--no-progress``): one line per epoch; ``False``: nothing."""
+    emb = trainer(epochs=2).fit(BATCHES, progress="epochs")
     h = emb.meta["history"]
     assert capsys.readouterr().out.splitlines() == [
         f"embedding: epoch {e}/2 loss {loss:.5f} lr {lr:.3g}"
         for e, loss, lr in zip(h["epoch"], h["loss"], h["lr"], strict=True)
     ]
+    trainer(epochs=2).fit(BATCHES, progress=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
 
 
 def test_the_base_class_does_nothing():
