@@ -18,7 +18,7 @@ Network Dissection, the figures and the distillation baselines.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -26,7 +26,15 @@ from torch import nn
 
 from .runtime import eval_mode, model_device
 
-__all__ = ["module_names", "resolve_modules", "input_of", "capture", "layer_channels"]
+__all__ = [
+    "module_names",
+    "resolve_modules",
+    "input_of",
+    "capture",
+    "layer_channels",
+    "check_finite",
+    "NonFiniteActivationError",
+]
 
 #: Suffix of a name that asks :func:`capture` for a module's input instead of its output.
 INPUT_SUFFIX = ":input"
@@ -166,3 +174,70 @@ def layer_channels(
     if missing:
         raise RuntimeError(f"layers {missing} were not called during the forward pass")
     return {name: int(acts[name].shape[1]) for name in names}
+
+
+class NonFiniteActivationError(FloatingPointError, ValueError):
+    """Captured activations hold NaN or ±inf (raised by :func:`check_finite`)."""
+
+
+def _listed(items: Sequence, shown: int) -> str:
+    more = f" ... ({len(items)} in all)" if len(items) > shown else ""
+    return f"[{', '.join(str(i) for i in items[:shown])}]{more}"
+
+
+def check_finite(
+    acts: Mapping[str, torch.Tensor],
+    layers: Sequence[str],
+    where: str,
+    images: Callable[[list[int]], Sequence[str]] | None = None,
+    advice: str = "check the model's weights and its inputs",
+) -> None:
+    """Raise :class:`NonFiniteActivationError` if a layer's captured activations hold NaN/±inf.
+
+    The check the embedding trainer and :func:`~skdlib.dissect.dissect` run after every forward
+    pass. When everything is finite it costs one ``torch.isfinite(a).all()`` per layer and a
+    single device-to-host sync for all of them; the details are computed only on failure.
+
+    Args:
+        acts: ``{layer: (B, units, ...)}`` as filled by :func:`capture`.
+        layers: the layers to check, in order (the first non-finite one is reported).
+        where: which batch, for the message (e.g. ``"batch 3 of the first pass"``).
+        images: turns batch positions into image names (file paths, data-set rows); without
+            it the message gives the positions only.
+        advice: the end of the message, after a semicolon: what to do.
+
+    Raises:
+        NonFiniteActivationError: naming the layer, how many images and which (their batch
+            positions, and ``images(...)`` of the first five), the kinds (``NaN``, ``+inf``,
+            ``-inf``) and the units (dim 1) where they occur, then ``advice``.
+
+    Example:
+        >>> a = torch.zeros(3, 4, 2, 2); a[1, 2, 0, 0] = float("inf")
+        >>> check_finite({"x": a}, ["x"], "batch 1", advice="check the weights")
+        Traceback (most recent call last):
+        ...
+        skdlib.hooks.NonFiniteActivationError: layer 'x': non-finite activations (NaN or inf) \
+on 1 image(s) of batch 1, at batch positions [1]; +inf in unit(s) [2]; check the weights
+    """
+    flags = torch.stack([torch.isfinite(acts[name]).all() for name in layers])
+    if bool(flags.all()):
+        return
+    name = layers[int((~flags).nonzero()[0])]
+    a = acts[name].detach()
+    bad = ~torch.isfinite(a)
+    positions = bad.flatten(1).any(1).nonzero().flatten().tolist()
+    units = bad.transpose(0, 1).flatten(1).any(1).nonzero().flatten().tolist()
+    kinds = [
+        kind
+        for kind, mask in (("NaN", a.isnan()), ("+inf", a == torch.inf), ("-inf", a == -torch.inf))
+        if bool(mask.any())
+    ]
+    named = ""
+    if images is not None:
+        shown = list(images(positions[:5]))
+        named = ": " + ", ".join(shown) + (" ..." if len(positions) > 5 else "")
+    raise NonFiniteActivationError(
+        f"layer {name!r}: non-finite activations (NaN or inf) on {len(positions)} image(s) of "
+        f"{where}, at batch positions {_listed(positions, 10)}{named}; {' and '.join(kinds)} in "
+        f"unit(s) {_listed(units, 10)}; {advice}"
+    )

@@ -117,3 +117,38 @@ def test_input_of_records_what_a_module_receives():
     assert hook_count(model) == 0
     with pytest.raises(KeyError, match="no module named 'fx'"), capture(model, ["fx:input"]):
         pass
+
+
+def test_check_finite_passes_finite_and_names_layer_images_kinds_and_units():
+    from skdlib.hooks import NonFiniteActivationError, check_finite
+
+    a = torch.randn(4, 5, 3, 3)
+    b = torch.randn(4, 6)
+    check_finite({"a": a, "b": b}, ["a", "b"], "batch 1")  # finite: no error
+    a[1, 3, 0, 2] = float("nan")
+    a[3, 0, 1, 1] = -float("inf")
+    b[2, 4] = float("inf")  # a later layer: not reported, the first one is
+    with pytest.raises(NonFiniteActivationError) as info:
+        check_finite({"a": a, "b": b}, ["a", "b"], "batch 7",
+                     images=lambda pos: [f"img{p}.jpg" for p in pos], advice="do this")  # fmt: skip
+    assert str(info.value) == (
+        "layer 'a': non-finite activations (NaN or inf) on 2 image(s) of batch 7, at batch "
+        "positions [1, 3]: img1.jpg, img3.jpg; NaN and -inf in unit(s) [0, 3]; do this"
+    )
+    assert isinstance(info.value, FloatingPointError) and isinstance(info.value, ValueError)
+    with pytest.raises(NonFiniteActivationError, match=r"'b'.*\[2\]; \+inf in unit\(s\) \[4\]"):
+        check_finite({"a": a, "b": b}, ["b"], "batch 7")
+
+
+def test_check_finite_lists_at_most_five_images_and_ten_positions():
+    from skdlib.hooks import NonFiniteActivationError, check_finite
+
+    a = torch.zeros(12, 2)
+    a[:, 1] = float("nan")
+    asked = []
+    with pytest.raises(NonFiniteActivationError) as info:
+        check_finite({"x": a}, ["x"], "b", images=lambda pos: asked.extend(pos) or ["f"] * len(pos))
+    assert asked == [0, 1, 2, 3, 4]
+    assert "on 12 image(s)" in str(info.value) and "... (12 in all): f, f, f, f, f ..." in str(
+        info.value
+    )

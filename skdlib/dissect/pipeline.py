@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 
 from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD, normalise_uint8
-from ..hooks import capture, resolve_modules
+from ..hooks import capture, check_finite, resolve_modules
 from ..progress import tqdm
 from ..runtime import cpu_threads, default_workers, eval_mode, resolve_device
 from .broden import (
@@ -78,9 +78,14 @@ class _Clock:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def _layer_acts(
-    acts: Mapping[str, torch.Tensor], layers: Sequence[str], paths: Sequence[str]
-) -> list[torch.Tensor]:
+#: The end of the message when a layer's activations are not finite (:func:`check_finite`).
+NON_FINITE_ADVICE = (
+    "no threshold or IoU would mean anything. Check the model's weights (a diverged or damaged "
+    "checkpoint?) and its input normalisation (mean/std)"
+)
+
+
+def _layer_acts(acts: Mapping[str, torch.Tensor], layers: Sequence[str]) -> list[torch.Tensor]:
     out = []
     for name in layers:
         if name not in acts:
@@ -91,18 +96,6 @@ def _layer_acts(
                 f"layer {name!r} gives outputs of shape {tuple(a.shape)}; dissection needs "
                 "(batch, units, height, width) maps: choose a convolutional layer"
             )
-        if not torch.isfinite(a).all():
-            bad = ~torch.isfinite(a)
-            images = [paths[i] for i in torch.nonzero(bad.flatten(1).any(1)).flatten().tolist()]
-            units = torch.nonzero(bad.transpose(0, 1).flatten(1).any(1)).flatten().tolist()
-            kinds = "NaN" if torch.isnan(a).any() else "±inf"
-            raise ValueError(
-                f"layer {name!r} produced {kinds} activations for {len(images)} image(s): "
-                f"{', '.join(images[:5])}{' ...' if len(images) > 5 else ''} (units "
-                f"{units[:10]}{' ...' if len(units) > 10 else ''}); no threshold or IoU would "
-                "mean anything. Check the model's weights (a diverged or damaged checkpoint?) "
-                "and its input normalisation (mean/std)."
-            )
         out.append(a.detach())
     return out
 
@@ -110,11 +103,11 @@ def _layer_acts(
 class _Reader:
     """One pass over the data set: timed batches, and the model's activations of ``layers``."""
 
-    def __init__(self, model, layers, loader, device, mean, std, progress) -> None:
+    def __init__(self, model, layers, loader, device, mean, std, progress, ds) -> None:
         self.model, self.layers, self.loader, self.device = model, layers, loader, device
         self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.progress = progress
+        self.progress, self.ds = progress, ds
         self.clock = _Clock(device)
 
     def batches(self, desc: str) -> Iterator[dict[str, Any]]:
@@ -126,12 +119,25 @@ class _Reader:
                 return
             yield batch
 
-    def forward(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
+    def forward(self, batch: Mapping[str, Any], where: str) -> list[torch.Tensor]:
+        """The activations ``[(B, U, h, w)]`` of ``batch``; NaN/±inf ones raise
+        :class:`~skdlib.hooks.NonFiniteActivationError` naming their images' files and rows."""
         with self.clock("forward"), torch.no_grad():
             with capture(self.model, self.layers, detach=True) as acts:
                 x = batch["image"].to(self.device, non_blocking=True)
                 self.model(normalise_uint8(x, self.mean, self.std))
-                return _layer_acts(acts, self.layers, batch["path"])
+                out = _layer_acts(acts, self.layers)
+        index = batch["index"].tolist()
+
+        def images(positions: list[int]) -> list[str]:
+            rows = [
+                (self.ds.image_path(index[p]), self.ds.records[index[p]].line) for p in positions
+            ]
+            return [f"{path} (line {line} of index.csv)" for path, line in rows]
+
+        check_finite(dict(zip(self.layers, out, strict=True)), self.layers, where, images,
+                     NON_FINITE_ADVICE)  # fmt: skip
+        return out
 
 
 def _thresholds(
@@ -141,8 +147,8 @@ def _thresholds(
     streaming = method == "streaming"
     estimators: list[Any] = []
     cache: list[list[torch.Tensor]] | None = None
-    for batch in reader.batches("dissect 1/2: thresholds"):
-        acts = reader.forward(batch)
+    for step, batch in enumerate(reader.batches("dissect 1/2: thresholds")):
+        acts = reader.forward(batch, f"batch {step + 1} of the first pass (thresholds)")
         if not estimators:
             per_image = sum(a[0].numel() * a.element_size() for a in acts)
             cache = [[] for _ in acts] if per_image * n_images <= cache_bytes else None
@@ -202,7 +208,8 @@ def _tally(
             tally.activation_area.copy_(area)
         areas.copy_(state["label_area"])
     for step, batch in enumerate(reader.batches("dissect 2/2: tally"), start=start):
-        acts = [c[step] for c in cache] if cache is not None else reader.forward(batch)
+        where = f"batch {step + 1} of the second pass (tally)"
+        acts = [c[step] for c in cache] if cache is not None else reader.forward(batch, where)
         with reader.clock("tally"), cpu_threads(1) if device.type == "cpu" else nullcontext():
             pixel = batch["pixel_labels"].to(device, non_blocking=True)
             whole = batch["image_labels"].to(device, non_blocking=True)
@@ -315,7 +322,10 @@ def dissect(
     Raises:
         IncompleteBrodenError: files ``index.csv`` names are missing (checked before the first
             pass, by listing the folders).
-        ValueError: a layer's activations are NaN or ±inf (naming the layer, units and images).
+        NonFiniteActivationError: (a ``ValueError``) a layer's activations hold NaN or ±inf after
+            a forward pass of either pass: names the layer, the units, the images (files and
+            ``index.csv`` lines) of that batch, and what to check
+            (:func:`skdlib.hooks.check_finite`; one ``isfinite().all()`` per layer and batch).
 
     Returns:
         A :class:`DissectionResult`; ``result.meta["seconds"]`` splits the time into ``data``,
@@ -359,7 +369,7 @@ def dissect(
             pin_memory=device.type == "cuda",
         )
 
-    reader = _Reader(model, layers, loader(), device, mean, std, progress)
+    reader = _Reader(model, layers, loader(), device, mean, std, progress, ds)
     settings = {
         "quantile": quantile,
         "threshold_method": threshold_method,

@@ -28,7 +28,7 @@ from torch import nn
 
 from .. import __version__
 from ..checkpoint import atomic_save, load_checkpoint
-from ..hooks import capture, layer_channels, resolve_modules
+from ..hooks import capture, check_finite, layer_channels, resolve_modules
 from ..losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
 from ..progress import tqdm
 from ..runtime import frozen, resolve_device
@@ -58,16 +58,14 @@ def _batch_images(batch: Any) -> torch.Tensor:
 
 
 def _check_finite(acts: dict[str, torch.Tensor], layers: Sequence[str], where: str) -> None:
-    """Stop with the layer and the batch positions whose activations hold NaN or inf."""
-    for name in layers:
-        bad = ~torch.isfinite(acts[name]).flatten(1).all(1)
-        if bool(bad.any()):
-            positions = bad.nonzero().flatten().tolist()
-            raise FloatingPointError(
-                f"layer {name!r}: non-finite activations (NaN or inf) on {len(positions)} image(s) "
-                f"of {where}, at batch positions {positions[:10]}; nothing was saved. Check those "
-                "images for NaN/inf pixels and the model's weights (a diverged network?)"
-            )
+    """Stop with the layer, units and batch positions whose activations hold NaN or inf."""
+    check_finite(
+        acts,
+        layers,
+        where,
+        advice="nothing was saved. Check those images for NaN/inf pixels and the model's weights "
+        "(a diverged network?)",
+    )
 
 
 def _check_loss(loss: torch.Tensor, where: str) -> None:

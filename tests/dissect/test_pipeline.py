@@ -128,37 +128,67 @@ class _InfOnMarked(nn.Module):
 
 
 class InfOn(TinyNet):
-    """TinyNet whose layer ``b``, unit 2, is +inf on images whose top-left pixel is bright."""
+    """TinyNet whose layer ``b``, unit 2, is +inf on images whose top-left pixel is bright (from
+    its ``finite_calls + 1``-th forward call on)."""
 
-    def __init__(self) -> None:
+    def __init__(self, finite_calls: int = 0) -> None:
         super().__init__()
         self.marks: list = []
+        self.finite_calls = finite_calls
         self.b = nn.Sequential(*self.b, _InfOnMarked(self.marks))
 
     def forward(self, x):
-        self.marks.append(x[:, :, 0, 0].mean(1) > 1.0)
+        bright = x[:, :, 0, 0].mean(1) > 1.0
+        self.marks.append(bright & (len(self.marks) >= self.finite_calls))
         return super().forward(x)
+
+
+def _marked(ds: BrodenDataset) -> list[int]:
+    """The images :class:`InfOn` sets to +inf, computed from the files independently."""
+    from skdlib.data.normalise import IMAGENET_MEAN, IMAGENET_STD
+
+    mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+    return [
+        i
+        for i in range(len(ds))
+        if float(((ds[i]["image"][:, 0, 0].float() / 255 - mean) / std).mean()) > 1.0
+    ]
 
 
 def test_non_finite_activations_stop_naming_layer_units_and_images(small):
     """Issue 11, item 1: ±inf activations used to give NaN IoU without a word."""
-    from skdlib.data.normalise import IMAGENET_MEAN, IMAGENET_STD
+    from skdlib.hooks import NonFiniteActivationError
 
     ds = BrodenDataset(small)
-    mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
-    marked = [  # computed from the files, independently of the pipeline
-        ds[i]["path"]
-        for i in range(len(ds))
-        if float(((ds[i]["image"][:, 0, 0].float() / 255 - mean) / std).mean()) > 1.0
-    ]
+    marked = _marked(ds)
     assert 0 < len(marked) < len(ds)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(NonFiniteActivationError) as info:
         dissect(InfOn(), ["a", "b"], ds, batch_size=len(ds), num_workers=0, progress=False)
     message = str(info.value)
-    assert f"layer 'b' produced ±inf activations for {len(marked)} image(s)" in message
-    assert "(units [2])" in message and "input normalisation" in message
-    for path in marked[:5]:
-        assert str(path) in message
+    assert message.startswith(
+        f"layer 'b': non-finite activations (NaN or inf) on {len(marked)} image(s) of batch 1 of "
+        f"the first pass (thresholds), at batch positions {marked[:10]}"
+    )
+    assert "; +inf in unit(s) [2]; " in message and "input normalisation (mean/std)" in message
+    for i in marked[:5]:  # the files and their index.csv rows
+        assert f"{ds.image_path(i)} (line {ds.records[i].line} of index.csv)" in message
+    assert isinstance(info.value, ValueError)  # what dissect() documented before
+
+
+def test_non_finite_activations_in_the_second_pass_name_the_batch_and_its_images(small):
+    """The check runs after every forward pass, also the second (activations not cached)."""
+    from skdlib.hooks import NonFiniteActivationError
+
+    ds = BrodenDataset(small)
+    marked = _marked(ds)
+    with pytest.raises(NonFiniteActivationError) as info:  # the first pass's 3 batches finite
+        dissect(InfOn(finite_calls=3), ["a", "b"], ds, batch_size=8, cache_bytes=0, num_workers=0,
+                progress=False)  # fmt: skip
+    first = [i for i in marked if i < 8]
+    assert first, "the generated data set has a marked image in its first batch"
+    message = str(info.value)
+    assert f"on {len(first)} image(s) of batch 1 of the second pass (tally)" in message
+    assert f"at batch positions {first}: {ds.image_path(first[0])} (line " in message
 
 
 def test_a_dissection_interrupted_in_its_second_pass_resumes_to_the_same_result(
@@ -191,7 +221,7 @@ def test_a_dissection_interrupted_in_its_second_pass_resumes_to_the_same_result(
     forwards = []
     real_forward = pipeline._Reader.forward
     monkeypatch.setattr(
-        pipeline._Reader, "forward", lambda self, b: forwards.append(1) or real_forward(self, b)
+        pipeline._Reader, "forward", lambda self, *a: forwards.append(1) or real_forward(self, *a)
     )
     resumed = dissect(TinyNet(), LAYERS, small, batch_size=4, checkpoint=ckpt, progress=False)
     assert len(forwards) == 6 - 3  # 24 images in batches of 4: only the unsaved ones
