@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -207,6 +208,7 @@ def _tally(
             tally.intersection.copy_(inter)
             tally.activation_area.copy_(area)
         areas.copy_(state["label_area"])
+    done = start
     for step, batch in enumerate(reader.batches("dissect 2/2: tally"), start=start):
         where = f"batch {step + 1} of the second pass (tally)"
         acts = [c[step] for c in cache] if cache is not None else reader.forward(batch, where)
@@ -219,14 +221,15 @@ def _tally(
             for tally, a in zip(tallies, acts, strict=True):
                 tally.update(a, pixel, whole, present, sets)
         if ckpt is not None:
-            ckpt.save(
-                thresholds,
-                step + 1,
-                [t.intersection for t in tallies],
-                [t.activation_area for t in tallies],
-                areas,
-            )
+            ckpt.save(thresholds, step + 1, *_counts(tallies), areas)
+        done = step + 1
+    if ckpt is not None and ckpt.saved_step != done:  # the complete tally, whatever the clock
+        ckpt.save(thresholds, done, *_counts(tallies), areas, force=True)
     return tallies, areas
+
+
+def _counts(tallies: list[IoUTally]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    return [t.intersection for t in tallies], [t.activation_area for t in tallies]
 
 
 def _result(
@@ -286,6 +289,7 @@ def dissect(
     progress: bool = True,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_seconds: float = 300.0,
+    checkpoint_batches: int | None = None,
 ) -> DissectionResult:
     """Dissect the units of ``layers`` of ``model`` on a Broden data set.
 
@@ -315,9 +319,15 @@ def dissect(
             :class:`~skdlib.dissect.tally.IoUTally` default for the device).
         arch: the architecture's name, recorded in the result.
         progress: tqdm bars.
-        checkpoint: a file to save the thresholds (after the first pass) and the running tally
-            (every ``checkpoint_seconds`` of the second) to; a rerun of the same dissection
-            resumes from it, and it is removed on completion (:mod:`skdlib.dissect.resume`).
+        checkpoint: a file, or a folder for ``dissection.ckpt``, to make a crash resumable
+            (:mod:`skdlib.dissect.resume`): the thresholds are saved after the first pass, the
+            running tally every ``checkpoint_seconds`` (or ``checkpoint_batches`` batches) of
+            the second and when it ends, each save atomic. The same call again (same weights,
+            layers, data folder and size, settings) skips the first pass and the saved batches
+            and returns a result identical to an uninterrupted run's. A checkpoint of another
+            dissection is not used: a printed note names what differs and the run starts over
+            (rather than stopping: the file cannot serve this run anyway). ``result.save()``
+            removes the file (:attr:`DissectionResult.checkpoint`).
 
     Raises:
         IncompleteBrodenError: files ``index.csv`` names are missing (checked before the first
@@ -377,11 +387,13 @@ def dissect(
         "mean": list(mean),
         "std": list(std),
         "batch_size": batch_size,
+        "split": ds.split,
+        "categories": list(ds.categories),
     }
     ckpt = state = None
     if checkpoint is not None:
-        mark = fingerprint(model, layers, str(ds.root), len(ds), settings)
-        ckpt = DissectCheckpoint(checkpoint, mark, checkpoint_seconds)
+        mark = fingerprint(model, layers, str(Path(ds.root).resolve()), len(ds), settings)
+        ckpt = DissectCheckpoint(checkpoint, mark, checkpoint_seconds, checkpoint_batches)
         state = ckpt.load()
     model.to(device)
     with eval_mode(model):
@@ -412,6 +424,5 @@ def dissect(
         "seconds": dict(reader.clock.seconds),
     }
     result = _result(ds, layers, tallies, thresholds, areas, meta)
-    if ckpt is not None:
-        ckpt.remove()
+    result.checkpoint = None if ckpt is None else ckpt.path  # removed by result.save()
     return result

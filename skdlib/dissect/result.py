@@ -38,6 +38,9 @@ class DissectionResult:
         concept_numbers, concept_names, concept_categories: per concept (column).
         categories: the category names (columns of :attr:`activation_area`).
         meta: settings (quantile, method, area mode, data set, image count, model, timings).
+        checkpoint: the checkpoint file of the dissection that made this result
+            (``dissect(checkpoint=...)``), deleted by :meth:`save` once the result is written;
+            not saved itself.
     """
 
     layers: list[str]
@@ -51,6 +54,7 @@ class DissectionResult:
     concept_categories: list[str]
     categories: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Path | None = field(default=None, repr=False, compare=False)
 
     # -- queries --------------------------------------------------------------------------------
     def _check(self, layer: str) -> torch.Tensor:
@@ -146,7 +150,8 @@ class DissectionResult:
         """Write ``folder/dissection.pt`` (everything, atomically) and one ``tally_<layer>.csv``
         per layer (human-readable, in the spirit of NetDissect-Lite's ``tally.csv``).
 
-        Returns the path of ``dissection.pt``; :meth:`load` takes it or the folder.
+        Returns the path of ``dissection.pt``; :meth:`load` takes it or the folder. Then the
+        dissection's checkpoint (:attr:`checkpoint`), if any, is deleted: it is no longer needed.
         """
         folder = Path(folder)
         path = atomic_save(
@@ -169,6 +174,9 @@ class DissectionResult:
         for layer in self.layers:
             name = layer.replace(os.sep, "_")
             atomic_write_text(folder / f"tally_{name}.csv", csv_text(self.tally_rows(layer)))
+        if self.checkpoint is not None:
+            Path(self.checkpoint).unlink(missing_ok=True)
+            self.checkpoint = None
         return path
 
     @classmethod

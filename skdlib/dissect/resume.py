@@ -1,15 +1,28 @@
 """Resuming a dissection after a crash: its two passes, saved as they progress.
 
 At the paper's size a dissection reads 63k images twice; a crash in the second pass used to
-lose both. With a checkpoint file, :func:`~skdlib.dissect.dissect` saves the per-unit
-thresholds when the first pass ends and the running tally every few minutes during the second
-(atomically), and a rerun with the same model weights, layers, data and settings continues where
-the last save left off — with a result equal to an uninterrupted run's, because the tally is a
-sum over images. The file is removed when the dissection completes.
+lose both. With a checkpoint (a file, or a folder to hold ``dissection.ckpt``),
+:func:`~skdlib.dissect.dissect` saves the per-unit thresholds when the first pass ends, the
+running tally every few minutes (or every ``N`` batches) during the second, and the complete
+tally when it ends — each save atomic. A rerun with the same model weights, layers, data and
+settings continues after the last saved batch, skipping the first pass — with a result equal
+to an uninterrupted run's bit for bit, because the tally is a sum of integer counts over
+images in a fixed order. The file is removed by :meth:`DissectionResult.save
+<skdlib.dissect.result.DissectionResult.save>` once the result is on disk, so a crash between
+the two still costs nothing.
 
 A checkpoint belongs to one dissection: its :func:`fingerprint` records the layers, every
-setting, the data folder and its number of images, and a hash of the model's weights. A
-checkpoint of anything else is not used (the run says so and starts over, writing its own).
+setting that changes the counts, the data folder and its number of images, and a hash of the
+model's weights. A checkpoint of anything else is not used: the run prints which of these
+differ and starts over, replacing the file with its own. (Not an error: the old file cannot
+serve this run in any case, and a rerun after changing a setting on purpose should just work;
+the printed note says what was discarded.)
+
+Example::
+
+    result = dissect(model, ["layer4"], "data/broden1_224", checkpoint="runs/dissect")
+    # killed in the second pass? the same call continues from runs/dissect/dissection.ckpt
+    result.save("runs/dissect")   # ... and removes it
 """
 
 from __future__ import annotations
@@ -26,9 +39,30 @@ from torch import nn
 
 from ..checkpoint import atomic_save, check_format, load_artifact
 
-__all__ = ["CHECKPOINT_FORMAT", "DissectCheckpoint", "fingerprint", "weights_digest"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_NAME",
+    "DissectCheckpoint",
+    "checkpoint_file",
+    "fingerprint",
+    "weights_digest",
+]
 
 CHECKPOINT_FORMAT = "skdlib.dissect-checkpoint/1"
+#: The file name of a checkpoint given as a folder.
+CHECKPOINT_NAME = "dissection.ckpt"
+
+
+def checkpoint_file(path: str | os.PathLike) -> Path:
+    """The checkpoint file ``path`` names: ``path`` itself, or ``path/dissection.ckpt`` when
+    ``path`` is a folder (an existing one, or a name without a suffix).
+
+    Example:
+        >>> str(checkpoint_file("runs/dissect")), str(checkpoint_file("runs/d.ckpt"))
+        ('runs/dissect/dissection.ckpt', 'runs/d.ckpt')
+    """
+    path = Path(path)
+    return path / CHECKPOINT_NAME if path.is_dir() or not path.suffix else path
 
 
 def weights_digest(model: nn.Module) -> str:
@@ -64,23 +98,34 @@ class DissectCheckpoint:
     """The checkpoint file of one dissection (see the module docstring).
 
     Args:
-        path: the file (written atomically; its folder is created).
+        path: the file, or a folder for ``dissection.ckpt`` (:func:`checkpoint_file`); written
+            atomically, its folder created.
         fingerprint: from :func:`fingerprint`.
-        every_seconds: least seconds between two saves during the second pass.
+        every_seconds: save during the second pass when this many seconds have passed since the
+            last save ...
+        every_batches: ... or this many batches (``None``: by time only).
 
     Example::
 
-        ckpt = DissectCheckpoint("runs/x/dissection.ckpt", fingerprint(model, layers, ...))
+        ckpt = DissectCheckpoint("runs/x", fingerprint(model, layers, ...), every_batches=100)
         state = ckpt.load()        # None, or {"thresholds", "step", "intersection", ...}
     """
 
     def __init__(
-        self, path: str | os.PathLike, fingerprint: Mapping, every_seconds: float = 300.0
+        self,
+        path: str | os.PathLike,
+        fingerprint: Mapping,
+        every_seconds: float = 300.0,
+        every_batches: int | None = None,
     ) -> None:
-        self.path = Path(path)
+        if every_batches is not None and every_batches < 1:
+            raise ValueError(f"every_batches must be at least 1 (or None), got {every_batches}")
+        self.path = checkpoint_file(path)
         self.fingerprint = dict(fingerprint)
         self.every_seconds = float(every_seconds)
+        self.every_batches = every_batches
         self._saved_at = time.monotonic()
+        self.saved_step: int | None = None
 
     def load(self) -> dict[str, Any] | None:
         """The saved state of this dissection, or ``None`` (no file, or one of another run)."""
@@ -98,6 +143,12 @@ class DissectCheckpoint:
                 flush=True,
             )
             return None
+        self.saved_step = int(state["step"])
+        print(
+            f"resuming the dissection from {self.path}: first pass done, {self.saved_step} "
+            "batch(es) of the second tallied",
+            flush=True,
+        )
         return state
 
     def save(
@@ -109,10 +160,16 @@ class DissectCheckpoint:
         label_area: torch.Tensor | None = None,
         force: bool = False,
     ) -> bool:
-        """Save the thresholds and the tally after ``step`` batches of the second pass (at most
-        every ``every_seconds`` unless ``force``); returns whether it saved."""
+        """Save the thresholds ``[(U,)]`` and the tally after ``step`` batches of the second
+        pass: ``intersection`` ``[(U, label_space)]``, ``activation_area``
+        ``[(U, n_categories)]``, ``label_area`` ``(label_space,)`` (``None`` before the second
+        pass). Only when ``every_seconds`` or ``every_batches`` have passed since the last save,
+        unless ``force``; returns whether it saved."""
         now = time.monotonic()
-        if not force and now - self._saved_at < self.every_seconds:
+        due = now - self._saved_at >= self.every_seconds or (
+            self.every_batches is not None and step - (self.saved_step or 0) >= self.every_batches
+        )
+        if not (force or due):
             return False
 
         def cpu(tensors):
@@ -130,9 +187,9 @@ class DissectCheckpoint:
             },
             self.path,
         )
-        self._saved_at = now
+        self._saved_at, self.saved_step = now, int(step)
         return True
 
     def remove(self) -> None:
-        """Delete the file (the dissection is complete)."""
+        """Delete the file (the result is saved)."""
         self.path.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from skdlib.data import (
 )
 from skdlib.dissect import (
     BrodenDataset,
+    DissectionResult,
     dissect,
 )
 
@@ -191,65 +192,92 @@ def test_non_finite_activations_in_the_second_pass_name_the_batch_and_its_images
     assert f"at batch positions {first}: {ds.image_path(first[0])} (line " in message
 
 
+def _assert_identical(result, whole) -> None:
+    """Bit for bit: thresholds, counts, label areas and IoU of every layer."""
+    for name in LAYERS:
+        assert torch.equal(result.thresholds[name], whole.thresholds[name])
+        assert torch.equal(result.intersection[name], whole.intersection[name])
+        assert torch.equal(result.activation_area[name], whole.activation_area[name])
+        assert torch.equal(result.iou[name], whole.iou[name])
+    assert torch.equal(result.label_area, whole.label_area)
+
+
+def _count_forwards(pipeline, monkeypatch) -> list:
+    forwards: list = []
+    real = pipeline._Reader.forward
+    monkeypatch.setattr(
+        pipeline._Reader, "forward", lambda self, *a: forwards.append(1) or real(self, *a)
+    )
+    return forwards
+
+
+@pytest.mark.parametrize("cache_bytes", [0, 1 << 30], ids=["no-cache", "cached"])
 def test_a_dissection_interrupted_in_its_second_pass_resumes_to_the_same_result(
-    small, tmp_path, monkeypatch
+    small, tmp_path, monkeypatch, cache_bytes
 ):
     """Issue 11, item 12: a crash in the second pass used to lose both passes."""
     import skdlib.dissect.pipeline as pipeline
 
-    whole = dissect(TinyNet(), LAYERS, small, batch_size=4, cache_bytes=0, progress=False)
-    ckpt = tmp_path / "dissection.ckpt"
+    whole = dissect(TinyNet(), LAYERS, small, batch_size=4, num_workers=0, progress=False)
+    run = tmp_path / "run"  # a folder: the checkpoint is run/dissection.ckpt
     real_sets, calls = pipeline.label_sets, []
 
-    def crash_at_batch_4(pixel):
+    def crash_in_batch_4(pixel):
         calls.append(1)
         if len(calls) == 4:
-            raise KeyboardInterrupt  # the 4th tally batch: 3 are done and saved
+            raise KeyboardInterrupt  # the 4th tally batch: 3 done, 2 of them saved
         return real_sets(pixel)
 
-    monkeypatch.setattr(pipeline, "label_sets", crash_at_batch_4)
+    monkeypatch.setattr(pipeline, "label_sets", crash_in_batch_4)
+    settings = dict(batch_size=4, num_workers=0, cache_bytes=cache_bytes, progress=False)
     with pytest.raises(KeyboardInterrupt):
-        dissect(TinyNet(), LAYERS, small, batch_size=4, checkpoint=ckpt, checkpoint_seconds=0,
-                progress=False)  # fmt: skip
+        dissect(TinyNet(), LAYERS, small, checkpoint=run, checkpoint_seconds=1e9,
+                checkpoint_batches=2, **settings)  # fmt: skip
     monkeypatch.setattr(pipeline, "label_sets", real_sets)
-    assert torch.load(ckpt, weights_only=True)["step"] == 3
+    assert torch.load(run / "dissection.ckpt", weights_only=True)["step"] == 2
 
     def no_first_pass(*args, **kwargs):
         raise AssertionError("the first pass ran again")
 
     monkeypatch.setattr(pipeline, "_thresholds", no_first_pass)
-    forwards = []
-    real_forward = pipeline._Reader.forward
-    monkeypatch.setattr(
-        pipeline._Reader, "forward", lambda self, *a: forwards.append(1) or real_forward(self, *a)
-    )
-    resumed = dissect(TinyNet(), LAYERS, small, batch_size=4, checkpoint=ckpt, progress=False)
-    assert len(forwards) == 6 - 3  # 24 images in batches of 4: only the unsaved ones
-    for name in LAYERS:
-        assert torch.equal(resumed.intersection[name], whole.intersection[name])
-        assert torch.equal(resumed.activation_area[name], whole.activation_area[name])
-        assert torch.equal(resumed.thresholds[name], whole.thresholds[name])
-        assert torch.equal(resumed.iou[name], whole.iou[name])
-    assert torch.equal(resumed.label_area, whole.label_area)
-    assert not ckpt.exists()  # removed on completion
+    forwards = _count_forwards(pipeline, monkeypatch)
+    resumed = dissect(TinyNet(), LAYERS, small, checkpoint=run, **settings)
+    assert len(forwards) == 6 - 2  # 24 images in batches of 4: only the unsaved ones
+    _assert_identical(resumed, whole)
+    # complete now, and kept until the result is saved: a crash in between costs nothing
+    assert torch.load(run / "dissection.ckpt", weights_only=True)["step"] == 6
+    again = dissect(TinyNet(), LAYERS, small, checkpoint=run, **settings)
+    assert len(forwards) == 4  # no forward pass at all
+    _assert_identical(again, whole)
+    again.save(run)
+    assert not (run / "dissection.ckpt").exists()  # removed once the result is saved
+    _assert_identical(DissectionResult.load(run), whole)
 
 
 def test_a_checkpoint_of_another_dissection_is_not_used(small, tmp_path, capsys):
+    import skdlib.dissect.pipeline as pipeline
+    from skdlib.dissect.resume import DissectCheckpoint, fingerprint
+
     ckpt = tmp_path / "dissection.ckpt"
     other = TinyNet()
     with torch.no_grad():
         other.b[0].weight.mul_(2)  # other weights
-    from skdlib.dissect.resume import DissectCheckpoint, fingerprint
-
-    settings = {"quantile": 0.9}
-    DissectCheckpoint(ckpt, fingerprint(other, LAYERS, str(small), 24, settings)).save(
+    data = str(Path(small).resolve())
+    DissectCheckpoint(ckpt, fingerprint(other, LAYERS, data, 24, {"quantile": 0.9})).save(
         [torch.zeros(8), torch.zeros(6), torch.zeros(5)], 0, force=True
     )
     result = dissect(TinyNet(), LAYERS, small, batch_size=8, checkpoint=ckpt, progress=False)
     printed = capsys.readouterr().out
     assert "belongs to another dissection (it differs in settings, weights)" in printed
     whole = dissect(TinyNet(), LAYERS, small, batch_size=8, progress=False)
-    assert torch.equal(result.iou["b"], whole.iou["b"]) and not ckpt.exists()
+    _assert_identical(result, whole)
+    saved = torch.load(ckpt, weights_only=True)  # replaced by this run's, complete
+    assert (
+        saved["fingerprint"]["weights"] == pipeline.fingerprint(TinyNet(), [], "", 0, {})["weights"]
+        and saved["step"] == 3
+    )
+    result.save(tmp_path / "out")
+    assert not ckpt.exists()
 
 
 def test_worker_processes_give_the_same_result(small, monkeypatch):
@@ -258,8 +286,7 @@ def test_worker_processes_give_the_same_result(small, monkeypatch):
 
     serial = dissect(TinyNet(), LAYERS, small, batch_size=8, num_workers=0, progress=False)
     parallel = dissect(TinyNet(), LAYERS, small, batch_size=8, num_workers=2, progress=False)
-    for name in LAYERS:
-        assert torch.equal(serial.iou[name], parallel.iou[name])
+    _assert_identical(parallel, serial)
     seen = []
     real = pipeline.DataLoader
     monkeypatch.setattr(pipeline, "default_workers", lambda: 2)
@@ -268,6 +295,23 @@ def test_worker_processes_give_the_same_result(small, monkeypatch):
     )
     dissect(TinyNet(), ["a"], small, batch_size=24, progress=False)
     assert seen == [2]
+
+
+def test_the_broden_dataset_pickles_and_keeps_no_file_open(small):
+    """What worker processes need (spawn/forkserver start methods pickle the data set): a
+    copy that reads the same items, and no file handle shared between processes."""
+    import os
+    import pickle
+
+    ds = BrodenDataset(small)
+    copy = pickle.loads(pickle.dumps(ds))
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    for i in (0, 7, len(ds) - 1):
+        a, b = ds[i], copy[i]
+        assert a["path"] == b["path"] and torch.equal(a["image"], b["image"])
+        assert torch.equal(a["pixel_labels"], b["pixel_labels"])
+    if fds is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds  # every file closed after reading
 
 
 def test_an_incomplete_broden_stops_before_the_first_pass(tmp_path):

@@ -81,3 +81,25 @@ def test_a_full_disk_while_writing_a_tally_csv_truncates_nothing(small, tmp_path
     monkeypatch.undo()
     after = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
     assert after == before  # the old CSV whole, no temporary file left
+
+
+def test_save_removes_the_dissections_checkpoint_only_once_everything_is_written(
+    small, tmp_path, monkeypatch
+):
+    import skdlib.dissect.result as result_module
+
+    run = tmp_path / "run"
+    result = dissect(TinyNet(), ["a"], small, quantile=0.9, checkpoint=run, progress=False)
+    assert result.checkpoint == run / "dissection.ckpt" and result.checkpoint.is_file()
+
+    def full_disk(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(result_module, "atomic_write_text", full_disk)
+    with pytest.raises(OSError):
+        result.save(tmp_path / "out")
+    assert result.checkpoint.is_file()  # the CSV failed: the checkpoint is still needed
+    monkeypatch.undo()
+    result.save(tmp_path / "out")
+    assert not (run / "dissection.ckpt").exists() and result.checkpoint is None
+    assert DissectionResult.load(tmp_path / "out").checkpoint is None  # not saved itself

@@ -41,3 +41,36 @@ def test_save_load_throttle_and_remove(tmp_path, monkeypatch):
     ckpt.remove()
     assert not (tmp_path / "d.ckpt").exists()
     ckpt.remove()  # twice is fine
+
+
+def test_a_folder_holds_dissection_ckpt_and_a_file_is_itself(tmp_path):
+    from skdlib.dissect.resume import checkpoint_file
+
+    (tmp_path / "made.v2").mkdir()
+    assert checkpoint_file(tmp_path) == tmp_path / "dissection.ckpt"
+    assert checkpoint_file(tmp_path / "new") == tmp_path / "new" / "dissection.ckpt"
+    assert checkpoint_file(tmp_path / "made.v2") == tmp_path / "made.v2" / "dissection.ckpt"
+    assert checkpoint_file(tmp_path / "x.ckpt") == tmp_path / "x.ckpt"
+    mark = fingerprint(nn.Conv2d(3, 2, 1), ["x"], "data/b", 10, {})
+    DissectCheckpoint(tmp_path / "new", mark).save([torch.zeros(2)], 0, force=True)
+    assert (tmp_path / "new" / "dissection.ckpt").is_file()
+
+
+def test_every_batches_saves_on_the_count_also_after_a_resume(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    import skdlib.dissect.resume as resume
+
+    monkeypatch.setattr(resume.time, "monotonic", lambda: 0.0)  # time never triggers a save
+    mark = fingerprint(nn.Conv2d(3, 2, 1), ["x"], "data/b", 10, {})
+    ckpt = DissectCheckpoint(tmp_path, mark, every_seconds=1e9, every_batches=3)
+    t = [torch.zeros(2)]
+    assert ckpt.save(t, 0, force=True)
+    saved = [step for step in range(1, 9) if ckpt.save(t, step, [t[0]], [t[0]], t[0])]
+    assert saved == [3, 6]
+    again = DissectCheckpoint(tmp_path, mark, every_seconds=1e9, every_batches=3)
+    assert again.load()["step"] == 6
+    assert "first pass done, 6 batch(es) of the second tallied" in capsys.readouterr().out
+    assert [s for s in range(7, 13) if again.save(t, s, [t[0]], [t[0]], t[0])] == [9, 12]
+    with pytest.raises(ValueError, match="every_batches must be at least 1"):
+        DissectCheckpoint(tmp_path, mark, every_batches=0)
