@@ -30,7 +30,7 @@ from .. import __version__
 from ..checkpoint import atomic_save, load_checkpoint
 from ..hooks import capture, check_finite, layer_channels, resolve_modules
 from ..losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
-from ..progress import tqdm
+from ..progress import epoch_lines, show_bars, tqdm
 from ..runtime import frozen, resolve_device
 from ..schedule import epoch_seed
 from .artifact import NeuronEmbedding
@@ -219,7 +219,7 @@ class EmbeddingTrainer:
         loader: Iterable,
         checkpoint: str | os.PathLike | None = None,
         callbacks: Sequence[Callback] = (),
-        progress: bool = True,
+        progress: bool | str = True,
     ) -> NeuronEmbedding:
         """Train the vectors over ``loader`` for ``config.epochs`` epochs.
 
@@ -229,7 +229,8 @@ class EmbeddingTrainer:
             checkpoint: file written atomically after every epoch. If it exists when ``fit``
                 starts, training resumes from it (a checkpoint of a different run is an error).
             callbacks: :class:`Callback` objects (e.g. the KL-metric logger).
-            progress: show tqdm progress bars; ``False`` prints one line per epoch.
+            progress: show tqdm progress bars; ``"epochs"``: one printed line per epoch
+                instead; ``False``: silent.
 
         Returns:
             The trained :class:`NeuronEmbedding`.
@@ -250,14 +251,14 @@ class EmbeddingTrainer:
                 unit="epoch",
                 initial=self.epoch,
                 total=cfg.epochs,
-                disable=not progress,
+                disable=not show_bars(progress),
             )
             for epoch in epochs:
                 self.epoch = epoch - 1
                 mean_loss, seconds = self._train_epoch(loader, callbacks, progress)
                 lr = self._end_epoch(epoch, mean_loss, seconds, callbacks)
                 epochs.set_postfix(loss=f"{mean_loss:.5f}", lr=f"{lr:.3g}")
-                if not progress:  # batch logs: one line per epoch instead of the bars
+                if epoch_lines(progress):  # batch logs: one line per epoch instead of bars
                     print(
                         f"embedding: epoch {epoch}/{cfg.epochs} loss {mean_loss:.5f} lr {lr:.3g}",
                         flush=True,
@@ -287,7 +288,9 @@ class EmbeddingTrainer:
         total = torch.zeros((), device=self.device)
         steps = 0
         start = time.perf_counter()
-        batches = tqdm(loader, desc=f"epoch {self.epoch + 1}", leave=False, disable=not progress)
+        batches = tqdm(
+            loader, desc=f"epoch {self.epoch + 1}", leave=False, disable=not show_bars(progress)
+        )
         for batch in batches:
             loss = self.train_step(_batch_images(batch))
             steps += 1
@@ -310,7 +313,8 @@ class EmbeddingTrainer:
         sums: dict[str, torch.Tensor] = {}
         count = 0
         with frozen(self.model), capture(self.model, self.layers, detach=True) as acts:
-            for batch in tqdm(loader, desc="dataset targets", leave=False, disable=not progress):
+            shown = show_bars(progress)
+            for batch in tqdm(loader, desc="dataset targets", leave=False, disable=not shown):
                 images = _batch_images(batch).to(self.device, non_blocking=True)
                 self.model(images)
                 _check_finite(acts, self.layers, f"the batch starting at image {count}")
@@ -327,7 +331,7 @@ class EmbeddingTrainer:
         loader: Iterable,
         steps: int = 500,
         callbacks: Sequence[Callback] = (),
-        progress: bool = True,
+        progress: bool | str = True,
     ) -> NeuronEmbedding:
         """Train on the exact whole-data objective ``CE(P̄, q)`` (see :meth:`dataset_targets`).
 
@@ -349,7 +353,7 @@ class EmbeddingTrainer:
             range(1, cfg.epochs + 1),
             desc="embedding (dataset mean)",
             unit="epoch",
-            disable=not progress,
+            disable=not show_bars(progress),
         ):
             self.epoch = epoch - 1
             total = 0.0
