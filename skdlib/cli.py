@@ -6,6 +6,7 @@ command             what it does
 ``notebooks``       run the tutorial notebooks headless (papermill) and write a summary
 ``embed``           learn semantic vectors for a torchvision model's neurons (Eq. 1)
 ``download-broden`` fetch, unpack and verify Broden 224 (~1 GB, resumable)
+``dissect``         Network Dissection of a model on a Broden folder (resumable)
 ``distill``         train a CIFAR-100 model: a teacher (``--method none``) or a student
 ``embed-teacher``   embed a trained CIFAR teacher's stage outputs (Eq. 1)
 ``table1``          run a Table-1 job (:class:`skdlib.distill.Table1Config`) and render it
@@ -30,6 +31,7 @@ from torch.utils.data import DataLoader
 from .checkpoint import atomic_write_text
 from .data import SyntheticConceptImages
 from .dissect import BRODEN_URL, BrodenDataset, BrodenImages, download_broden
+from .dissect.command import add_dissect_parser
 from .distill import (
     METHODS,
     MODEL_NAMES,
@@ -419,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_tutorial_and_data(sub)
     _add_embed(sub)
+    add_dissect_parser(sub)
     _add_distillation(sub)
     return parser
 

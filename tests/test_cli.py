@@ -138,3 +138,57 @@ def test_embed_teacher_on_a_published_repdistiller_file(tmp_path, capsys):
     assert emb.meta["arch"] == "resnet20" and emb.meta["channels"]["layer3"] == 64
     assert main([*base, "--teacher-arch", "resnet20", "--dim", "8"]) == 1
     assert "dim: 16 -> 8" in capsys.readouterr().err
+
+
+def test_dissect_resumes_after_a_crash_in_its_second_pass_from_its_output_folder(
+    tmp_path, monkeypatch, capsys
+):
+    """Issue 11: ``dissect`` keeps its checkpoint in --out; a rerun after a crash in the second
+    pass skips the first, and its files equal those of an uninterrupted run and of dissect()."""
+    import skdlib.dissect.pipeline as pipeline
+    from skdlib.data import make_synthetic_broden
+    from skdlib.dissect import DissectionResult, dissect
+    from skdlib.tutorial import load_torchvision_model
+
+    data = make_synthetic_broden(tmp_path / "broden", 12, size=64, seed=2, progress=False)
+    base = ["dissect", "--weights", "none", "--seed", "3", "--layers", "layer1", "layer2",
+            "--data", str(data), "--batch-size", "4", "--workers", "0",
+            "--no-progress"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "whole")]) == 0
+    assert "RANDOM weights" in capsys.readouterr().out
+    torch.manual_seed(3)
+    library = dissect(load_torchvision_model("resnet18", "none"), ["layer1", "layer2"], data,
+                      batch_size=4, num_workers=0, progress=False)  # fmt: skip
+    whole = DissectionResult.load(tmp_path / "whole")
+    real_sets, calls = pipeline.label_sets, []
+
+    def crash_in_batch_3(pixel):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_sets(pixel)
+
+    out = tmp_path / "crashed"
+    monkeypatch.setattr(pipeline, "label_sets", crash_in_batch_3)
+    with pytest.raises(KeyboardInterrupt):
+        main([*base, "--out", str(out), "--checkpoint-batches", "1"])
+    monkeypatch.setattr(pipeline, "label_sets", real_sets)
+    assert torch.load(out / "dissection.ckpt", weights_only=True)["step"] == 2
+    assert not (out / "dissection.pt").exists()
+
+    def no_first_pass(*args, **kwargs):
+        raise AssertionError("the first pass ran again")
+
+    monkeypatch.setattr(pipeline, "_thresholds", no_first_pass)
+    assert main([*base, "--out", str(out)]) == 0
+    assert "first pass done, 2 batch(es) of the second tallied" in capsys.readouterr().out
+    assert not (out / "dissection.ckpt").exists()  # removed once the result was saved
+    resumed = DissectionResult.load(out)
+    for name in ("layer1", "layer2"):
+        for field in ("thresholds", "intersection", "activation_area", "iou"):
+            assert torch.equal(getattr(resumed, field)[name], getattr(whole, field)[name])
+            assert torch.equal(getattr(library, field)[name], getattr(whole, field)[name])
+        assert (out / f"tally_{name}.csv").read_bytes() == (
+            tmp_path / "whole" / f"tally_{name}.csv"
+        ).read_bytes()
+    assert torch.equal(resumed.label_area, whole.label_area)
