@@ -297,6 +297,29 @@ def test_worker_processes_give_the_same_result(small, monkeypatch):
     assert seen == [2]
 
 
+def test_without_workers_batches_are_collated_on_one_torch_thread_and_the_model_on_all(
+    small, monkeypatch
+):
+    """On a 2-core machine shared with other work, collating on 2 torch threads took 3.6-16
+    ms/image instead of 0.2 (``benchmarks/bench_loading.py``)."""
+    import skdlib.dissect.pipeline as pipeline
+
+    collated, forwards = [], []
+    real = pipeline.collate_broden
+    monkeypatch.setattr(
+        pipeline, "collate_broden", lambda s: collated.append(torch.get_num_threads()) or real(s)
+    )
+    model = TinyNet()
+    model.register_forward_hook(lambda *a: forwards.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        dissect(model, LAYERS, small, batch_size=8, num_workers=0, cache_bytes=0, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert collated == [1] * 6 and forwards == [2] * 6  # 3 batches, two passes
+
+
 def test_the_broden_dataset_pickles_and_keeps_no_file_open(small):
     """What worker processes need (spawn/forkserver start methods pickle the data set): a
     copy that reads the same items, and no file handle shared between processes."""
