@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_tally.py
 	$(BIN)/python benchmarks/bench_dissect.py
+	$(BIN)/python benchmarks/bench_loading.py
 	$(BIN)/python benchmarks/bench_distill.py
 	$(BIN)/python benchmarks/bench_explorer.py
 
