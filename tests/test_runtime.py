@@ -84,3 +84,13 @@ def test_default_workers_rejects_a_bad_setting(monkeypatch):
     monkeypatch.setenv(runtime.WORKERS_ENV, "many")
     with pytest.raises(ValueError, match="SKD_WORKERS must be a whole number >= 0, got 'many'"):
         runtime.default_workers()
+
+
+def test_default_workers_without_sched_getaffinity_counts_cpu_count(monkeypatch):
+    """Not on Linux (macOS, Windows): ``os.cpu_count()``; a blank SKD_WORKERS is unset."""
+    monkeypatch.delattr(runtime.os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 4)
+    monkeypatch.setenv(runtime.WORKERS_ENV, " ")
+    assert runtime.default_workers() == 3
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: None)  # unknown: as one CPU
+    assert runtime.default_workers() == 0
