@@ -7,6 +7,8 @@
 * :mod:`~skdlib.dissect.masks` — where the masks upsample(A) > T lie, without upsampling;
 * :mod:`~skdlib.dissect.tally` — masks against labels: intersections and areas;
 * :mod:`~skdlib.dissect.pipeline` — :func:`dissect`, the two passes over the data;
+  :mod:`~skdlib.dissect.resume` makes a crash resumable, :mod:`~skdlib.dissect.command` is
+  ``python -m skdlib dissect``;
 * :mod:`~skdlib.dissect.result` — :class:`DissectionResult`: IoU, best concepts, files;
 * :mod:`~skdlib.dissect.kl_metric`, :mod:`~skdlib.dissect.kl_callback` — the KL between the
   semantic vectors' structure and the IoU profiles' (paper §3.4, Fig. 4);
