@@ -37,6 +37,12 @@ def cmd_dissect(args: argparse.Namespace) -> DissectionResult:
     """``dissect``: dissect, save into ``--out`` (resuming from its checkpoint), print a summary.
 
     Returns the :class:`~skdlib.dissect.result.DissectionResult` (also saved).
+
+    Example::
+
+        from skdlib.cli import build_parser
+        args = build_parser().parse_args(["dissect", "--weights", "none", "--out", "runs/r"])
+        cmd_dissect(args).interpretable("layer4")
     """
     from ..tutorial.network import load_torchvision_model  # the tutorial imports this package
 
@@ -72,7 +78,14 @@ def cmd_dissect(args: argparse.Namespace) -> DissectionResult:
 
 
 def add_dissect_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``dissect`` on the ``python -m skdlib`` sub-parsers; returns its parser."""
+    """Register ``dissect`` on the ``python -m skdlib`` sub-parsers; returns its parser.
+
+    Example:
+        >>> sub = argparse.ArgumentParser().add_subparsers()
+        >>> args = add_dissect_parser(sub).parse_args(["--layers", "layer4"])
+        >>> args.layers, args.workers, args.out
+        (['layer4'], None, 'runs/dissect')
+    """
     p = sub.add_parser(
         "dissect",
         help="Network Dissection of a torchvision model on a Broden folder (resumable)",
