@@ -43,6 +43,7 @@ from .distill import (
     train_model,
 )
 from .distill.cifar import DATASETS, load_split, make_loader
+from .distill.distributed import init_distributed
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .progress import EPOCH_LINES
 from .runtime import resolve_device
@@ -225,7 +226,8 @@ def _splits(args: argparse.Namespace, test: bool = True):
 def cmd_distill(args: argparse.Namespace) -> None:
     """``distill``: one training run (a teacher with ``--method none``, or a student)."""
     train, test = _splits(args)
-    device = resolve_device(args.device)
+    d = init_distributed(args.device)  # one process, or this rank of a torchrun job
+    device = d.device
     cfg = DistillConfig(
         method=args.method,
         epochs=args.epochs,
@@ -237,7 +239,9 @@ def cmd_distill(args: argparse.Namespace) -> None:
     )
     trainer = train_model(
         args.arch,
-        make_loader(train, cfg.batch_size, True, device, args.pipeline, workers=args.workers),
+        make_loader(
+            train, cfg.batch_size, True, device, args.pipeline, workers=args.workers, distributed=d
+        ),
         make_loader(test, 256, False, device, args.pipeline, workers=args.workers),
         cfg,
         args.out,
@@ -247,8 +251,11 @@ def cmd_distill(args: argparse.Namespace) -> None:
         num_classes=len(train.classes),
         device=device,
         progress=_progress(args),
+        distributed=d,
     )
     s = trainer.summary
+    if not d.main:
+        return
     print(
         f"{args.method} {args.arch}: last-epoch top-1 {s.last_top1:.2f}, best {s.best_top1:.2f}"
         f" (epoch {s.best_epoch}); metrics in {args.out}/metrics.json",

@@ -32,11 +32,13 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch.utils.data import DataLoader
+from torch.utils.data.distributed import DistributedSampler
 from torchvision import transforms as T
 
 from ..data import SyntheticCIFAR100
 from ..data.normalise import normalise_uint8
 from ..runtime import resolve_device
+from .distributed import Distributed
 
 __all__ = [
     "CIFAR100_MEAN",
@@ -351,6 +353,7 @@ def make_loader(
     pipeline: str = "auto",
     shuffle: bool | None = None,
     workers: int = 0,
+    distributed: Distributed | None = None,
 ):
     """An iterable of normalised ``(images, targets)`` batches over ``dataset``.
 
@@ -365,6 +368,10 @@ def make_loader(
         shuffle: override the order (default: ``train``); e.g. unaugmented but shuffled batches
             for the neuron embedding.
         workers: ``DataLoader`` worker processes (torchvision pipeline only).
+        distributed: in a multi-process run (:mod:`skdlib.distill.distributed`), the
+            torchvision pipeline reads this rank's shard (``DistributedSampler``) in batches of
+            ``batch_size / world``; the device pipeline serves the global batches, of which each
+            rank trains on its slice (so the run equals a one-process run batch for batch).
 
     Example:
         >>> ds = load_split("synthetic", train=False, n_per_class=1)
@@ -378,10 +385,18 @@ def make_loader(
         return DeviceLoader(dataset, batch_size, device, shuffle=shuffle, augment=train)
     view = copy.copy(dataset)  # shares .data; only the transform differs
     view.transform = train_transform() if train else eval_transform()
+    sampler = None
+    if distributed is not None and distributed.world > 1 and train:
+        batch_size = distributed.rank_batch(batch_size)
+        sampler = DistributedSampler(
+            view, distributed.world, distributed.rank, shuffle=shuffle, drop_last=True
+        )
+        shuffle = False  # the sampler shuffles
     return DataLoader(
         view,
         batch_size=batch_size,
         shuffle=shuffle,
+        sampler=sampler,
         num_workers=workers,
         pin_memory=device.type == "cuda",
         persistent_workers=workers > 0,

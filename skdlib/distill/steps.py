@@ -31,6 +31,7 @@ from ..embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from ..runtime import resolve_device
 from .cifar import make_loader
 from .config import DistillConfig
+from .distributed import Distributed
 from .model_io import load_model
 from .models import create_model, stage_names
 from .trainer import DistillTrainer
@@ -52,11 +53,14 @@ def train_model(
     device: str | torch.device | None = None,
     until: int | None = None,
     progress: bool | str = True,
+    distributed: Distributed | None = None,
 ) -> DistillTrainer:
     """Build ``arch`` (initialised from ``config.seed``) and train it with :class:`DistillTrainer`.
 
     A teacher is this with ``method="none"``; its ``out_dir/model.pt`` is what students and
-    :func:`embed_teacher` load. Returns the trainer (``.student``, ``.summary``).
+    :func:`embed_teacher` load. Returns the trainer (``.student``, ``.summary``). Under
+    ``torchrun``, pass :func:`~skdlib.distill.distributed.init_distributed`'s result as
+    ``distributed`` (and to :func:`~skdlib.distill.cifar.make_loader`).
 
     Example:
         >>> from skdlib.distill.cifar import load_split, make_loader
@@ -77,6 +81,7 @@ def train_model(
         teacher_arch=teacher_arch,
         embedding=embedding,
         device=device,
+        distributed=distributed,
     )
     trainer.fit(train_loader, test_loader, out_dir=out_dir, until=until, progress=progress)
     return trainer

@@ -15,21 +15,20 @@ and best-epoch top-1), ``best.pt`` and, when finished, ``model.pt``.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data.distributed import DistributedSampler
 
-from .. import __version__
-from ..checkpoint import atomic_save, atomic_write_text, csv_text, load_checkpoint
 from ..embedding import NeuronEmbedding
 from ..hooks import capture, layer_channels
 from ..progress import epoch_lines, show_bars, tqdm
@@ -37,28 +36,17 @@ from ..runtime import resolve_device
 from ..schedule import epoch_seed
 from .baselines import kd_loss
 from .config import DistillConfig
+from .distributed import Distributed, rank_slice
 from .evaluate import check_finite_epoch, evaluate
 from .features import FeatureSpec, classifier, feature_spec
 from .methods import get_method
 from .model_io import load_model, save_model
+from .run_files import RunFiles, RunSummary
 
 __all__ = ["DistillTrainer"]
 
-CHECKPOINT_FORMAT = "skdlib.distill-checkpoint/1"
 
-
-@dataclass
-class _Summary:
-    last_top1: float | None = None
-    best_top1: float | None = None
-    best_epoch: int | None = None
-    epochs_done: int = 0
-    complete: bool = False
-    seconds: float = 0.0
-    history: list[dict[str, float]] = field(default_factory=list)
-
-
-class DistillTrainer:
+class DistillTrainer(RunFiles):
     """Train a student (or a teacher, with ``method="none"``) under the CRD protocol.
 
     Args:
@@ -100,10 +88,13 @@ class DistillTrainer:
         teacher_arch: str | None = None,
         embedding: NeuronEmbedding | str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
         device: str | torch.device | None = None,
+        distributed: Distributed | None = None,
     ) -> None:
         self.config = config or DistillConfig()
         self.method = get_method(self.config.method)
-        self.device = resolve_device(device)
+        self.dist = distributed or Distributed(device=resolve_device(device))
+        self.device = self.dist.device if distributed is not None else resolve_device(device)
+        self.dist.rank_batch(self.config.batch_size)  # a global batch must split evenly
         self.student = student.to(self.device)
         self.student_arch = student_arch or type(student).__name__.lower()
         self.teacher_arch = teacher_arch
@@ -122,7 +113,11 @@ class DistillTrainer:
         self.optimizer = cfg.make_optimizer(self.student.parameters())
         self.scheduler = cfg.make_scheduler(self.optimizer)
         self.epoch = 0
-        self.summary = _Summary()
+        self.summary = RunSummary()
+        self.model: nn.Module = self.student  # what a step runs forward: DDP on several ranks
+        if self.dist.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DistributedDataParallel(self.student, device_ids=ids)
         self._hooks: ExitStack | None = None
         self._student_out: dict[str, torch.Tensor] = {}
         self._teacher_out: dict[str, torch.Tensor] = {}
@@ -253,7 +248,7 @@ class DistillTrainer:
         targets = targets.to(self.device, non_blocking=True)
         self._ensure_hooks()
         w = self.weights
-        logits = self.student(images)
+        logits = self.model(images)
         ce = F.cross_entropy(logits, targets)
         loss = ce if w["ce"] == 1.0 else w["ce"] * ce
         zero = torch.zeros((), device=self.device)
@@ -278,61 +273,6 @@ class DistillTrainer:
             "distill": distill.detach(),
             "correct": correct,
         }
-
-    # -- checkpoints ----------------------------------------------------------------------------
-    def signature(self) -> dict[str, Any]:
-        """What identifies a run: a checkpoint only resumes a run with the same signature."""
-        return {
-            "student": self.student_arch,
-            "teacher": self.teacher_arch,
-            "method": self.method.name,
-            "weights": dict(self.weights),
-            "config": self.config.to_dict(),
-            "embedding": self.embedding_meta.get("digest"),
-        }
-
-    def _save_checkpoint(self, path: Path) -> None:
-        atomic_save(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "signature": self.signature(),
-                "epoch": self.epoch,
-                "student": self.student.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(),
-                "summary": asdict(self.summary),
-            },
-            path,
-        )
-
-    def _resume(self, path: Path) -> None:
-        state = load_checkpoint(
-            path,
-            CHECKPOINT_FORMAT,
-            self.signature(),
-            "training checkpoint",
-            "delete the folder or choose another out_dir",
-        )
-        self.student.load_state_dict(state["student"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.summary = _Summary(**state["summary"])
-        self.epoch = int(state["epoch"])
-
-    def _write_metrics(self, out: Path) -> None:
-        info = {
-            "run": self.signature(),
-            "embedding": self.embedding_meta or None,
-            "device": str(self.device),
-            "library_version": __version__,
-        }
-        summary = asdict(self.summary)
-        history = summary.pop("history")
-        atomic_write_text(
-            out / "metrics.json",
-            json.dumps({**info, **summary, "history": history}, indent=1, allow_nan=False),
-        )
-        atomic_write_text(out / "metrics.csv", csv_text(history))
 
     # -- training -------------------------------------------------------------------------------
     def fit(
@@ -372,7 +312,7 @@ class DistillTrainer:
             unit="epoch",
             initial=self.epoch,
             total=cfg.epochs,
-            disable=not show_bars(progress),
+            disable=not (show_bars(progress) and self.dist.main),
         )
         try:
             for epoch in bar:
@@ -385,7 +325,7 @@ class DistillTrainer:
                 self.epoch = epoch
                 self._record(row, out)
                 bar.set_postfix(top1=f"{test['top1']:.2f}", best=f"{self.summary.best_top1:.2f}")
-                if epoch_lines(progress):  # batch logs: one line per epoch instead of bars
+                if epoch_lines(progress) and self.dist.main:  # batch logs: a line per epoch
                     print(
                         f"{self.method.name} {self.student_arch}: epoch {epoch}/{cfg.epochs} "
                         f"top-1 {test['top1']:.2f} best {self.summary.best_top1:.2f}",
@@ -393,13 +333,11 @@ class DistillTrainer:
                     )
         finally:
             self.close()
-        if out is not None and self.summary.complete and not (out / "model.pt").exists():
+        done = out is not None and self.summary.complete and not (out / "model.pt").exists()
+        if done and self.dist.main:
             save_model(self.student, self.student_arch, out / "model.pt", **self._model_info())
+        self.dist.barrier()
         return asdict(self.summary)
-
-    def _model_info(self) -> dict[str, Any]:
-        s = self.summary
-        return {"method": self.method.name, "epochs": s.epochs_done, "last_top1": s.last_top1}
 
     def _train_epoch(self, loader: Iterable, epoch: int, progress: bool | str) -> dict[str, float]:
         torch.manual_seed(epoch_seed(self.config.seed, epoch))
@@ -408,7 +346,12 @@ class DistillTrainer:
         sums = torch.zeros(5, dtype=torch.float64, device=self.device)
         n = 0
         start = time.perf_counter()
-        shown = show_bars(progress)
+        sampler = getattr(loader, "sampler", None)
+        if isinstance(sampler, DistributedSampler):  # already sharded: one order per epoch
+            sampler.set_epoch(epoch_seed(self.config.seed, epoch) % 2**62)
+        elif self.dist.world > 1:  # global batches: each rank trains on its slice
+            loader = rank_slice(loader, self.dist)
+        shown = show_bars(progress) and self.dist.main
         batches = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not shown)
         for step, (images, targets) in enumerate(batches, 1):
             r = self.train_step(images, targets)
@@ -418,10 +361,11 @@ class DistillTrainer:
             sums[4] += r["correct"]
             if shown and step % 25 == 0:
                 batches.set_postfix(loss=f"{float(sums[0]) / n:.4f}")
-        if n == 0:
+        totals = self.dist.sum(torch.cat([sums, sums.new_tensor([n])]))  # over every rank
+        if totals[5] == 0:
             raise ValueError("the training loader yielded no batches")
         self.scheduler.step()
-        mean = (sums / n).tolist()
+        mean = (totals[:5] / totals[5]).tolist()
         return {
             "epoch": epoch,
             "lr": lr,
@@ -432,20 +376,3 @@ class DistillTrainer:
             "train_top1": 100.0 * mean[4],
             "seconds": time.perf_counter() - start,
         }
-
-    def _record(self, row: dict[str, float], out: Path | None) -> None:
-        s = self.summary
-        s.history.append(row)
-        s.epochs_done = self.epoch
-        s.last_top1 = row["test_top1"]
-        s.seconds += row["seconds"]
-        improved = s.best_top1 is None or row["test_top1"] > s.best_top1
-        if improved:
-            s.best_top1, s.best_epoch = row["test_top1"], self.epoch
-        s.complete = self.epoch >= self.config.epochs
-        if out is None:
-            return
-        if improved:
-            save_model(self.student, self.student_arch, out / "best.pt", **self._model_info())
-        self._save_checkpoint(out / "checkpoint.pt")
-        self._write_metrics(out)
