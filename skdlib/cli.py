@@ -10,6 +10,7 @@ command             what it does
 ``distill``         train a CIFAR-100 model: a teacher (``--method none``) or a student
 ``embed-teacher``   embed a trained CIFAR teacher's stage outputs (Eq. 1)
 ``table1``          run a Table-1 job (:class:`skdlib.distill.Table1Config`) and render it
+``imagenet``        ResNet34 -> ResNet18: plain, KD and SKD on an ImageFolder (torchrun-ready)
 =================== ===========================================================================
 
 Every command is one ``cmd_*`` function registered as its parser's ``handler``; :func:`main`
@@ -43,6 +44,7 @@ from .distill import (
     train_model,
 )
 from .distill.cifar import DATASETS, load_split, make_loader
+from .distill.command import add_imagenet_parser
 from .distill.distributed import init_distributed
 from .embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
 from .progress import EPOCH_LINES
@@ -430,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_embed(sub)
     add_dissect_parser(sub)
     _add_distillation(sub)
+    add_imagenet_parser(sub)
     return parser
 
 

@@ -7,6 +7,8 @@
 * :mod:`~skdlib.data.datasets` — :class:`SyntheticConceptImages` (scenes, for training a network
   on concepts) and :class:`SyntheticCIFAR100` (the 32x32 stand-in for CIFAR-100);
 * :mod:`~skdlib.data.synthetic_broden` — the scenes written as a Broden data set on disk;
+* :mod:`~skdlib.data.synthetic_imagefolder` — the scenes as an ImageFolder tree (ImageNet's
+  layout) by class of their largest object;
 * :mod:`~skdlib.data.planted` — a model whose units are known concept masks (test ground truth);
 * :mod:`~skdlib.data.normalise` — pixels to model inputs and back.
 """
@@ -32,6 +34,7 @@ from .normalise import IMAGENET_MEAN, IMAGENET_STD, denormalise_uint8, normalise
 from .planted import PlantedConceptModel, planted_concept_model
 from .scenes import ConceptScene, render_object, render_scene
 from .synthetic_broden import image_digest, make_synthetic_broden, synthetic_broden_scene
+from .synthetic_imagefolder import make_synthetic_imagefolder
 
 __all__ = [
     "CATEGORIES",
@@ -57,6 +60,7 @@ __all__ = [
     "denormalise_uint8",
     "image_digest",
     "make_synthetic_broden",
+    "make_synthetic_imagefolder",
     "normalise_uint8",
     "planted_concept_model",
     "render_object",
