@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dissect.py
 	$(BIN)/python benchmarks/bench_loading.py
 	$(BIN)/python benchmarks/bench_distill.py
+	$(BIN)/python benchmarks/bench_imagenet_steps.py
+	$(BIN)/python benchmarks/bench_speed_flags.py
 	$(BIN)/python benchmarks/bench_explorer.py
 
 clean:

@@ -29,6 +29,11 @@ class DistillConfig(StepDecaySGD):
             method's defaults (:meth:`weights`).
         kd_temperature: KD's T (CRD: 4).
         skd_tau, skd_exclude_diagonal: SKD's softmax temperature and diagonal (paper: 1, keep).
+        precision: ``"fp32"`` or ``"bf16"`` (forward passes under bfloat16 autocast; losses in
+            float32; no loss scaling needed) — for GPUs with bfloat16 (Ampere and later).
+        channels_last: student and teacher weights and the images in channels-last memory
+            format (faster convolutions on tensor cores).
+        compile: run the student's forward through ``torch.compile`` (the first steps compile).
 
     Example:
         >>> DistillConfig.from_dict({"method": "skd", "epochs": 5}).weights("vgg13", "vgg8")
@@ -46,6 +51,9 @@ class DistillConfig(StepDecaySGD):
     kd_temperature: float = 4.0
     skd_tau: float = 1.0
     skd_exclude_diagonal: bool = False
+    precision: str = "fp32"
+    channels_last: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -55,6 +63,8 @@ class DistillConfig(StepDecaySGD):
             raise ValueError(
                 f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
             )
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if not self.skd_tau > 0:
             raise ValueError(f"skd_tau (SKD's temperature) must be > 0, got {self.skd_tau}")
         if self.beta is not None and not self.beta >= 0:

@@ -96,6 +96,8 @@ class DistillTrainer(RunFiles):
         self.device = self.dist.device if distributed is not None else resolve_device(device)
         self.dist.rank_batch(self.config.batch_size)  # a global batch must split evenly
         self.student = student.to(self.device)
+        if self.config.channels_last:
+            self.student.to(memory_format=torch.channels_last)
         self.student_arch = student_arch or type(student).__name__.lower()
         self.teacher_arch = teacher_arch
         self.spec = feature_spec(student)
@@ -118,6 +120,8 @@ class DistillTrainer(RunFiles):
         if self.dist.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = DistributedDataParallel(self.student, device_ids=ids)
+        if cfg.compile:
+            self.model = torch.compile(self.model)
         self._hooks: ExitStack | None = None
         self._student_out: dict[str, torch.Tensor] = {}
         self._teacher_out: dict[str, torch.Tensor] = {}
@@ -130,6 +134,8 @@ class DistillTrainer(RunFiles):
                 f"method {name!r} needs the teacher model: pass teacher= (a model or a model file)"
             )
         self.teacher = load_model(teacher, self.teacher_arch).to(self.device).eval()
+        if self.config.channels_last:
+            self.teacher.to(memory_format=torch.channels_last)
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.teacher_spec = feature_spec(self.teacher)
@@ -220,8 +226,8 @@ class DistillTrainer(RunFiles):
             self._hooks = None
 
     def _features(self, out: Mapping[str, torch.Tensor], spec: FeatureSpec) -> dict:
-        relu = self.method.relu and spec.preactivation
-        return {n: F.relu(t) if relu else t for n, t in out.items()}
+        relu = self.method.relu and spec.preactivation  # losses in float32, also after bf16
+        return {n: (F.relu(t) if relu else t).float() for n, t in out.items()}
 
     def distill_loss(self) -> torch.Tensor:
         """The method's feature term from the last forward pass(es) of student (and teacher)."""
@@ -246,16 +252,20 @@ class DistillTrainer(RunFiles):
         """
         images = images.to(self.device, non_blocking=True)
         targets = targets.to(self.device, non_blocking=True)
+        if self.config.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         self._ensure_hooks()
         w = self.weights
-        logits = self.model(images)
+        bf16 = self.config.precision == "bf16"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = self.model(images).float()
         ce = F.cross_entropy(logits, targets)
         loss = ce if w["ce"] == 1.0 else w["ce"] * ce
         zero = torch.zeros((), device=self.device)
         kd = distill = zero
         if self.teacher is not None:
-            with torch.no_grad():
-                t_logits = self.teacher(images)
+            with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
+                t_logits = self.teacher(images).float()
             if w["kd"]:
                 kd = kd_loss(logits, t_logits, self.config.kd_temperature)
                 loss = loss + w["kd"] * kd

@@ -310,3 +310,43 @@ def test_a_diverging_run_stops_and_saves_nothing_of_the_bad_epoch(data, tmp_path
 
     metrics = json.loads((tmp_path / "good" / "metrics.json").read_text(), parse_constant=refuse)
     assert metrics["complete"] is True
+
+
+def _two_steps(**flags):
+    from support.ddp_run import Student
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+    vectors = {
+        "layer1": torch.randn(8, 16, generator=g),
+        "layer2": torch.randn(16, 16, generator=g),
+    }
+    trainer = DistillTrainer(Student(), DistillConfig(method="skd", **flags), "student",
+                             embedding=vectors, device="cpu")  # fmt: skip
+    trainer.student.train()
+    x, y = torch.randn(8, 3, 32, 32, generator=g), torch.randint(0, 100, (8,), generator=g)
+    steps = [trainer.train_step(x, y) for _ in range(2)]
+    trainer.close()
+    return trainer, steps
+
+
+def test_speed_flags_keep_the_arithmetic():
+    """Issue 13: bf16 autocast, channels-last and torch.compile change speed, not the method."""
+    plain, ref = _two_steps()
+    last, steps = _two_steps(channels_last=True)
+    assert last.student.layer1[0].weight.is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(ref, steps, strict=True):
+        torch.testing.assert_close(b["loss"], a["loss"], rtol=1e-5, atol=1e-6)
+    half, steps = _two_steps(precision="bf16")
+    for a, b in zip(ref, steps, strict=True):
+        assert b["distill"].dtype == torch.float32  # the loss itself is float32
+        torch.testing.assert_close(b["loss"], a["loss"], rtol=2e-2, atol=1e-3)
+        torch.testing.assert_close(b["distill"], a["distill"], rtol=2e-2, atol=1e-3)
+    compiled, steps = _two_steps(compile=True)
+    for a, b in zip(ref, steps, strict=True):
+        torch.testing.assert_close(b["loss"], a["loss"], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        compiled.student.fc.weight, plain.student.fc.weight, rtol=1e-4, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="precision must be 'fp32' or 'bf16', got 'fp16'"):
+        DistillConfig(precision="fp16")
