@@ -24,7 +24,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from timing import interleaved
+from timing import step_times
 
 from skdlib.distill import DistillConfig, DistillTrainer, Method, get_method, register
 from skdlib.distill.cifar import DeviceLoader, load_split, make_loader
@@ -85,15 +85,7 @@ def bench_steps(teacher: str, student: str, batch: int, repeats: int, device: st
         "naive_skd": make_trainer("skd-straightforward", teacher, student, device),
     }
 
-    def step(trainer):
-        def run():
-            trainer.train_step(x, y)
-            if device == "cuda":
-                torch.cuda.synchronize()
-
-        return run
-
-    t = interleaved({name: step(tr) for name, tr in sides.items()}, repeats)
+    t = step_times(sides, x, y, repeats, device)
     for tr in sides.values():
         tr.close()
     return {

@@ -19,7 +19,7 @@ import os
 import platform
 
 import torch
-from timing import competing_load, interleaved
+from timing import competing_load, step_times
 
 from skdlib.distill import DistillConfig, DistillTrainer
 from skdlib.distill.imagenet import STAGES, imagenet_model
@@ -47,15 +47,7 @@ def measure(sides: dict[str, DistillTrainer], batch: int, repeats: int, device: 
     x = torch.randn(batch, 3, 224, 224, device=device)
     y = torch.randint(0, 1000, (batch,), device=device)
 
-    def step(trainer):
-        def run():
-            trainer.train_step(x, y)
-            if device == "cuda":
-                torch.cuda.synchronize()
-
-        return run
-
-    t = interleaved({name: step(tr) for name, tr in sides.items()}, repeats)
+    t = step_times(sides, x, y, repeats, device)
     return {**t, "kd_over_skd": t["kd"] / t["skd"], "skd_over_plain": t["skd"] / t["plain"]}
 
 

@@ -19,7 +19,7 @@ import os
 import platform
 
 import torch
-from timing import competing_load, interleaved
+from timing import competing_load, step_times
 
 from skdlib.distill import DistillConfig, DistillTrainer
 from skdlib.distill.models import create_model, stage_channels, stage_names
@@ -54,15 +54,7 @@ def measure(sides: dict, batch: int, repeats: int, device: str) -> dict:
     x = torch.randn(batch, 3, 32, 32, device=device)
     y = torch.randint(0, 100, (batch,), device=device)
 
-    def step(trainer):
-        def run():
-            trainer.train_step(x, y)
-            if device == "cuda":
-                torch.cuda.synchronize()
-
-        return run
-
-    t = interleaved({n: step(tr) for n, tr in sides.items()}, repeats, warmup=3)
+    t = step_times(sides, x, y, repeats, device, warmup=3)
     return {**t, **{f"{n}_over_fp32": t[n] / t["fp32"] for n in FLAGS if n != "fp32"}}
 
 

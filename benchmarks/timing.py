@@ -46,3 +46,21 @@ def interleaved(
             fn()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def step_times(
+    trainers: dict, x, y, repeats: int, device: str, warmup: int = 1
+) -> dict[str, float]:
+    """Median seconds of one ``trainer.train_step(x, y)`` of each trainer, interleaved
+    (:func:`interleaved`); CUDA is synchronised after each step."""
+    import torch
+
+    def step(trainer):
+        def run():
+            trainer.train_step(x, y)
+            if device == "cuda":
+                torch.cuda.synchronize()
+
+        return run
+
+    return interleaved({name: step(t) for name, t in trainers.items()}, repeats, warmup)
