@@ -72,10 +72,6 @@ def _progress(args: argparse.Namespace) -> bool | str:
     return EPOCH_LINES if args.no_progress else True
 
 
-def _bars(args: argparse.Namespace) -> bool:
-    return not args.no_progress
-
-
 def _default_lr(args: argparse.Namespace) -> float:
     return args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 0.01)
 
@@ -211,7 +207,7 @@ def cmd_notebooks(args: argparse.Namespace) -> Path:
 def cmd_download_broden(args: argparse.Namespace) -> Path:
     """``download-broden``: returns the verified ``broden1_224`` folder."""
     root = download_broden(
-        args.dest, url=args.url, keep_archive=args.keep_archive, progress=_bars(args)
+        args.dest, url=args.url, keep_archive=args.keep_archive, progress=not args.no_progress
     )
     print(f"Broden is ready in {root}", flush=True)
     return root
@@ -266,7 +262,13 @@ def cmd_distill(args: argparse.Namespace) -> None:
 
 
 def cmd_embed_teacher(args: argparse.Namespace) -> None:
-    """``embed-teacher``: semantic vectors of a trained teacher's stage outputs."""
+    """``embed-teacher``: semantic vectors of a trained teacher's stage outputs. Under
+    ``torchrun`` rank 0 embeds (a one-off cost) while the others wait, so a multi-process
+    script can run it before ``distill``."""
+    d = init_distributed(args.device)
+    if not d.main:
+        d.barrier()
+        return
     train, _ = _splits(args, test=False)
     cfg = EmbeddingConfig(
         dim=args.dim,
@@ -286,6 +288,7 @@ def cmd_embed_teacher(args: argparse.Namespace) -> None:
         progress=_progress(args),
     )
     print(f"embedded {emb.meta['arch']} {emb.meta['channels']} -> {args.out}/embedding.pt")
+    d.barrier()
 
 
 def cmd_table1(args: argparse.Namespace) -> None:
