@@ -9,6 +9,8 @@ epoch E, as a killed run would (its checkpoint is on disk).
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 
 import torch
 from torch import nn
@@ -34,8 +36,32 @@ class Student(nn.Module):
         return self.fc(self.layer2(self.layer1(x)).mean((2, 3)))
 
 
-def run(out: str, until: int | None = None, epochs: int = 3) -> DistillTrainer:
+class KilledAt:
+    """The loader of rank ``rank``, whose process is killed (SIGKILL) at a batch of an epoch."""
+
+    def __init__(self, loader, rank: int, epoch: int, batch: int = 2) -> None:
+        self.loader, self.rank, self.epoch, self.batch = loader, rank, epoch, batch
+        self.epochs = 0
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        self.epochs += 1
+        for i, batch in enumerate(self.loader, 1):
+            if self.epochs == self.epoch and i == self.batch and self.rank == RANK[0]:
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield batch
+
+
+RANK = [0]
+
+
+def run(
+    out: str, until: int | None = None, epochs: int = 3, kill: tuple[int, int] | None = None
+) -> DistillTrainer:
     d = init_distributed("cpu")
+    RANK[0] = d.rank
     torch.manual_seed(0)
     student = Student()
     g = torch.Generator().manual_seed(1)
@@ -48,6 +74,8 @@ def run(out: str, until: int | None = None, epochs: int = 3) -> DistillTrainer:
     train = DeviceLoader(SyntheticCIFAR100(n_per_class=1), 20, "cpu", shuffle=True, augment=True)
     test = DeviceLoader(SyntheticCIFAR100(n_per_class=1, train=False), 50, "cpu", shuffle=False,
                         augment=False)  # fmt: skip
+    if kill is not None:  # (rank, epoch): that rank dies in the middle of that epoch
+        train = KilledAt(train, *kill)
     trainer.fit(train, test, out_dir=out, until=until, progress=False)
     return trainer
 
@@ -56,5 +84,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("--until", type=int, default=None)
+    parser.add_argument("--kill", type=int, nargs=2, metavar=("RANK", "EPOCH"))
     args = parser.parse_args()
-    run(args.out, args.until)
+    run(args.out, args.until, kill=tuple(args.kill) if args.kill else None)
