@@ -93,7 +93,7 @@ class DistillTrainer(RunFiles):
         self.config = config or DistillConfig()
         self.method = get_method(self.config.method)
         self.dist = distributed or Distributed(device=resolve_device(device))
-        self.device = self.dist.device if distributed is not None else resolve_device(device)
+        self.device = self.dist.device
         self.dist.rank_batch(self.config.batch_size)  # a global batch must split evenly
         self.student = student.to(self.device)
         if self.config.channels_last:
