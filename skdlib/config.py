@@ -205,6 +205,16 @@ class JsonConfig:
             ) from None
         return cls.from_dict(values, where=str(path))
 
+    @classmethod
+    def coerce(cls, value: JsonConfig | Mapping[str, Any] | str | os.PathLike) -> JsonConfig:
+        """``value`` as a config: an instance as it is, a dict via :meth:`from_dict`, a path via
+        :meth:`load` — what a runner taking "a config, its dict or its file" needs."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, Mapping):
+            return cls.from_dict(value)
+        return cls.load(value)
+
     def to_dict(self) -> dict[str, Any]:
         """Every field as plain JSON values (tuples become lists)."""
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}

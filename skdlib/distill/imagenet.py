@@ -211,12 +211,7 @@ def run_imagenet_job(
 ) -> dict[str, Any]:
     """Run (or continue) an ImageNet-size job; returns ``{"job", "runs": [...]}`` (also written
     to ``<out>/results.json`` by rank 0). Each run resumes from its folder's checkpoint."""
-    if isinstance(job, ImageNetJob):
-        cfg = job
-    elif isinstance(job, Mapping):
-        cfg = ImageNetJob.from_dict(job)
-    else:
-        cfg = ImageNetJob.load(job)
+    cfg = ImageNetJob.coerce(job)
     d = init_distributed(cfg.device)
     out = Path(cfg.out)
     if cfg.synthetic and d.main:

@@ -220,12 +220,7 @@ def run_table1(
         ``best_top1``, ``best_epoch``, ``epochs``, ``seconds``, ``dir``. The results file (and
         ``results.csv``, ``table1.md``) is rewritten after every run.
     """
-    if isinstance(config, Table1Config):
-        cfg = config
-    elif isinstance(config, Mapping):
-        cfg = Table1Config.from_dict(config)
-    else:
-        cfg = Table1Config.load(config)
+    cfg = Table1Config.coerce(config)
     out = Path(cfg.out)
     device = resolve_device(cfg.device)
     train_set = load_split(
