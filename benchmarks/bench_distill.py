@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from timing import step_times
 
 from skdlib.distill import DistillConfig, DistillTrainer, Method, get_method, register
-from skdlib.distill.cifar import DeviceLoader, load_split, make_loader
-from skdlib.distill.models import create_model, stage_channels, stage_names
+from skdlib.distill.cifar import DeviceLoader, cifar_loader, load_split
+from skdlib.models import create_model, stage_channels, stage_names
 
 PAIRS = (("resnet32x4", "resnet8x4"), ("resnet56", "resnet20"))
 
@@ -66,7 +66,7 @@ def make_trainer(method: str, teacher: str, student: str, device: str):
         create_model(student),
         DistillConfig(method=method),
         student,
-        teacher=create_model(teacher) if entry.teacher_forward else None,
+        teacher_model=create_model(teacher) if entry.teacher_forward else None,
         teacher_arch=teacher,
         embedding=vectors if entry.static else None,
         device=device,
@@ -113,7 +113,7 @@ def images_per_second(loader, limit: int, device: str) -> float:
 def bench_pipelines(dataset, device: str, limit: int, workers: int) -> dict:
     out = {}
     device_loader = DeviceLoader(dataset, 64, device, shuffle=True, augment=True)
-    tv_loader = make_loader(dataset, 64, True, device, pipeline="torchvision", workers=workers)
+    tv_loader = cifar_loader(dataset, 64, True, device, pipeline="torchvision", workers=workers)
     for _ in range(2):  # interleave two rounds, keep the better of each
         for name, loader in (("device_resident", device_loader), ("torchvision", tv_loader)):
             rate = images_per_second(loader, limit, device)

@@ -26,10 +26,10 @@ import torch.nn.functional as F
 import torchvision
 from timing import interleaved
 
-from skdlib.distill.models import create_model
 from skdlib.embedding import EmbeddingConfig, EmbeddingTrainer
 from skdlib.hooks import capture
 from skdlib.losses import DEFAULT_CHUNK_BYTES, skd_loss
+from skdlib.models import create_model
 
 
 def bench_embedding_step(batch: int, repeats: int) -> dict:

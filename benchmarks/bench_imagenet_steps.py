@@ -22,21 +22,24 @@ import torch
 from timing import competing_load, step_times
 
 from skdlib.distill import DistillConfig, DistillTrainer
-from skdlib.distill.imagenet import STAGES, imagenet_model
+from skdlib.models import create_model, get_architecture
 
 
 def trainers(device: str) -> dict[str, DistillTrainer]:
-    teacher = imagenet_model("resnet34").to(device).eval()
+    teacher = create_model("resnet34").to(device).eval()
     g = torch.Generator().manual_seed(0)
-    widths = {"layer1": 64, "layer2": 128, "layer3": 256, "layer4": 512}
-    vectors = {n: torch.randn(widths[n], 16, generator=g) for n in STAGES}
+    stages = get_architecture("resnet34")
+    vectors = {
+        n: torch.randn(c, 16, generator=g)
+        for n, c in zip(stages.stages, stages.widths, strict=True)
+    }
     out = {}
     for side, method in (("plain", "none"), ("skd", "skd"), ("kd", "kd")):
         torch.manual_seed(0)
         cfg = DistillConfig(method=method, lr=0.1, weight_decay=1e-4)
         out[side] = DistillTrainer(
-            imagenet_model("resnet18"), cfg, "resnet18",
-            teacher=teacher if method == "kd" else None, teacher_arch="resnet34",
+            create_model("resnet18"), cfg, "resnet18",
+            teacher_model=teacher if method == "kd" else None, teacher_arch="resnet34",
             embedding=vectors if method == "skd" else None, device=device,
         )  # fmt: skip
         out[side].student.train()

@@ -22,7 +22,7 @@ import torch
 from timing import competing_load, step_times
 
 from skdlib.distill import DistillConfig, DistillTrainer
-from skdlib.distill.models import create_model, stage_channels, stage_names
+from skdlib.models import create_model, stage_channels, stage_names
 
 FLAGS = {
     "fp32": {},

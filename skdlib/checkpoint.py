@@ -16,9 +16,10 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # torch is imported by the functions that write or read its files
+    pass
 
 __all__ = [
     "atomic_write",
@@ -96,9 +97,12 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save(obj, path)`` atomically; parent folders are created.
 
     Example:
+        >>> import torch
         >>> atomic_save({"x": torch.zeros(2)}, "/tmp/skd-doc/x.pt")
         PosixPath('/tmp/skd-doc/x.pt')
     """
+    import torch
+
     return atomic_write(path, lambda handle: torch.save(obj, handle), "wb")
 
 
@@ -127,6 +131,8 @@ def load_artifact(path: str | os.PathLike, what: str = "artifact") -> dict:
 
     Raises ``FileNotFoundError`` / ``ValueError`` naming the file when it is missing or unreadable.
     """
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")

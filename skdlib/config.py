@@ -5,7 +5,7 @@ configured by one dataclass deriving from :class:`JsonConfig`, and they all beha
 
 * constructing one checks every field against its type hint: a wrong type is a
   :class:`ConfigError` naming the key, the type expected and the value found (an int is accepted
-  for a float, a list for a tuple);
+  for a float, a list for a tuple, a JSON object for a nested config);
 * ``Config.from_dict(values)`` also rejects unknown keys (listing the valid ones) and names a
   missing required key; ``Config.load(path)`` does the same for a JSON file and puts the file
   name in front of every message;
@@ -115,6 +115,8 @@ def _check(value: Any, hint: Any) -> Any:
     if isinstance(hint, type):
         if isinstance(value, hint):
             return value
+        if issubclass(hint, JsonConfig) and isinstance(value, Mapping):
+            return hint.from_dict(value)  # a nested config; its own errors name its keys
         raise _Mismatch
     return value  # a hint this checker does not interpret is left to the dataclass
 
@@ -133,6 +135,8 @@ def check_type(value: Any, hint: Any, key: str) -> Any:
     """
     try:
         return _check(value, hint)
+    except ConfigError as exc:  # raised inside a nested config: say where it is nested
+        raise ConfigError(f"key {key!r}: {exc}") from None
     except _Mismatch:
         raise ConfigError(
             f"key {key!r}: expected {_type_name(hint)}, got {value!r} ({type(value).__name__})"
@@ -140,6 +144,8 @@ def check_type(value: Any, hint: Any, key: str) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, JsonConfig):
+        return value.to_dict()
     if isinstance(value, Mapping):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -6,7 +6,7 @@ finished loop reads ``0%| | 0/16``. The bar here is ``tqdm.auto``'s, except that
 displayed with a display id and re-published when it closes, so the saved text is its final state
 (``100%|██████████| 16/16 [00:03<00:00, ...]``, or where it stopped); a finished ``leave=False`` bar
 is replaced by nothing, as it vanishes on screen. Outside a kernel it is ``tqdm.auto``'s terminal
-bar unchanged.
+bar unchanged, and neither ``tqdm.notebook`` nor ipywidgets is imported.
 
 In a headless run (``python -m skdlib notebooks``) nobody sees the widget, so when
 ``$SKD_PROGRESS_LOG`` names a file every bar in the kernel also appends one plain line there —
@@ -25,10 +25,10 @@ Use it as tqdm::
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from tqdm.auto import tqdm as _auto_tqdm
-from tqdm.notebook import tqdm as _notebook_tqdm
 
 __all__ = [
     "tqdm",
@@ -107,7 +107,11 @@ def _mirror(bar, closing: bool = False) -> None:
         pass
 
 
-if issubclass(_auto_tqdm, _notebook_tqdm):  # in a kernel with ipywidgets
+# tqdm.auto imports tqdm.notebook (and with it ipywidgets) only inside a kernel with ipywidgets;
+# elsewhere neither is loaded, so a training process or a command pays for no widget library.
+_notebook = sys.modules.get("tqdm.notebook")
+
+if _notebook is not None and issubclass(_auto_tqdm, _notebook.tqdm):  # in a kernel
 
     class tqdm(_auto_tqdm):  # noqa: N801 - the name users know
         """``tqdm.auto.tqdm`` whose saved plain text is its final state (see the module)."""

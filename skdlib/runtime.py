@@ -9,7 +9,6 @@ also when the block raises.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,12 +21,7 @@ __all__ = [
     "eval_mode",
     "frozen",
     "cpu_threads",
-    "default_workers",
-    "WORKERS_ENV",
 ]
-
-#: Overrides :func:`default_workers` (a number of worker processes, e.g. ``SKD_WORKERS=0``).
-WORKERS_ENV = "SKD_WORKERS"
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -125,34 +119,3 @@ def cpu_threads(n: int) -> Iterator[int]:
         yield n
     finally:
         torch.set_num_threads(before)
-
-
-def default_workers(cap: int = 8) -> int:
-    """How many ``DataLoader`` worker processes to decode images with, when none was chosen.
-
-    ``$SKD_WORKERS`` if set; else the CPUs this process may use minus one for the main process,
-    at most ``cap``, and 0 (decode in the main process) on a machine with 2 CPUs or fewer, where
-    a worker would only compete with the training loop for the same cores. Decoding a Broden
-    JPEG and its segmentation PNGs takes about 1.6 ms, which at the paper's scale (100 epochs of
-    63k images) is hours unless it overlaps with the GPU's work.
-
-    Example:
-        >>> import os
-        >>> os.environ["SKD_WORKERS"] = "3"; default_workers()
-        3
-        >>> del os.environ["SKD_WORKERS"]
-    """
-    chosen = os.environ.get(WORKERS_ENV, "").strip()
-    if chosen:
-        try:
-            value = int(chosen)
-        except ValueError:
-            raise ValueError(f"{WORKERS_ENV} must be a whole number >= 0, got {chosen!r}") from None
-        if value < 0:
-            raise ValueError(f"{WORKERS_ENV} must be a whole number >= 0, got {chosen!r}")
-        return value
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return 0 if cpus <= 2 else min(cap, cpus - 1)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from .config import JsonConfig
+
+if TYPE_CHECKING:  # imported where an optimiser is built: configs load without torch
+    import torch
 
 __all__ = ["StepDecaySGD", "milestone_epochs", "step_decay", "epoch_seed"]
 
@@ -38,6 +40,7 @@ def step_decay(
     :func:`milestone_epochs`.
 
     Example:
+        >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> sched = step_decay(opt, (0.5,), 4, 0.1)
         >>> for _ in range(2):
@@ -45,6 +48,8 @@ def step_decay(
         >>> opt.param_groups[0]["lr"]
         0.1
     """
+    import torch
+
     return torch.optim.lr_scheduler.MultiStepLR(
         optimizer, milestones=milestone_epochs(fractions, epochs), gamma=factor
     )
@@ -80,6 +85,7 @@ class StepDecaySGD(JsonConfig):
         seed: seeds the initialisation and each epoch's data order.
 
     Example:
+        >>> import torch
         >>> cfg = StepDecaySGD(epochs=4, lr=1.0, milestones=(0.5,))
         >>> opt = cfg.make_optimizer([torch.zeros(1, requires_grad=True)])
         >>> cfg.make_scheduler(opt).milestones
@@ -96,6 +102,8 @@ class StepDecaySGD(JsonConfig):
 
     def make_optimizer(self, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
         """SGD over ``params`` with this lr, momentum and weight decay."""
+        import torch
+
         return torch.optim.SGD(
             params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
         )

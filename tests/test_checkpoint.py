@@ -87,15 +87,13 @@ def test_a_full_disk_names_the_file_the_cause_and_the_free_bytes(tmp_path, monke
     import errno
     import shutil
 
-    from skdlib import checkpoint
-
     path = atomic_write_text(tmp_path / "r.json", "old")
 
     def full(obj, handle):
         handle.write(b"partial")
         raise failure
 
-    monkeypatch.setattr(checkpoint.torch, "save", full)
+    monkeypatch.setattr(torch, "save", full)  # checkpoint calls torch.save
     free = shutil.disk_usage(tmp_path).free
     with pytest.raises(OSError) as info:
         atomic_save({"x": 1}, path)
@@ -109,12 +107,11 @@ def test_a_full_disk_names_the_file_the_cause_and_the_free_bytes(tmp_path, monke
 
 
 def test_other_write_errors_name_the_file(tmp_path, monkeypatch):
-    from skdlib import checkpoint
 
     def denied(obj, handle):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(checkpoint.torch, "save", denied)
+    monkeypatch.setattr(torch, "save", denied)
     with pytest.raises(
         OSError, match=r"could not write .*x\.pt: Permission denied \(.* bytes free"
     ):

@@ -4,7 +4,6 @@ import pytest
 import torch
 from torch import nn
 
-from skdlib import runtime
 from skdlib.runtime import cpu_threads, eval_mode, frozen, model_device, resolve_device
 
 
@@ -57,40 +56,3 @@ def test_cpu_threads_limits_and_restores_also_on_error():
             assert n == 2 and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
-
-
-@pytest.mark.parametrize(
-    ("cpus", "env", "expected"),
-    [
-        (1, None, 0),
-        (2, None, 0),
-        (3, None, 2),
-        (16, None, 8),
-        (64, None, 8),
-        (16, "0", 0),
-        (2, "5", 5),
-    ],
-)
-def test_default_workers(monkeypatch, cpus, env, expected):
-    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(cpus)))
-    if env is None:
-        monkeypatch.delenv(runtime.WORKERS_ENV, raising=False)
-    else:
-        monkeypatch.setenv(runtime.WORKERS_ENV, env)
-    assert runtime.default_workers() == expected
-
-
-def test_default_workers_rejects_a_bad_setting(monkeypatch):
-    monkeypatch.setenv(runtime.WORKERS_ENV, "many")
-    with pytest.raises(ValueError, match="SKD_WORKERS must be a whole number >= 0, got 'many'"):
-        runtime.default_workers()
-
-
-def test_default_workers_without_sched_getaffinity_counts_cpu_count(monkeypatch):
-    """Not on Linux (macOS, Windows): ``os.cpu_count()``; a blank SKD_WORKERS is unset."""
-    monkeypatch.delattr(runtime.os, "sched_getaffinity", raising=False)
-    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 4)
-    monkeypatch.setenv(runtime.WORKERS_ENV, " ")
-    assert runtime.default_workers() == 3
-    monkeypatch.setattr(runtime.os, "cpu_count", lambda: None)  # unknown: as one CPU
-    assert runtime.default_workers() == 0

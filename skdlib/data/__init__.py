@@ -13,58 +13,39 @@
 * :mod:`~skdlib.data.normalise` — pixels to model inputs and back.
 """
 
-from .concepts import (
-    CATEGORIES,
-    CLASS_NAMES,
-    COLOR_NAMES,
-    COLORS,
-    CONCEPTS,
-    IMAGE_CATEGORIES,
-    PARTS,
-    PIXEL_CATEGORIES,
-    SCENES,
-    SHAPES,
-    TEXTURES,
-    Concept,
-    class_id,
-    concept_number,
-)
-from .datasets import SyntheticCIFAR100, SyntheticConceptImages
-from .normalise import IMAGENET_MEAN, IMAGENET_STD, denormalise_uint8, normalise_uint8, to_display
-from .planted import PlantedConceptModel, planted_concept_model
-from .scenes import ConceptScene, render_object, render_scene
-from .synthetic_broden import image_digest, make_synthetic_broden, synthetic_broden_scene
-from .synthetic_imagefolder import make_synthetic_imagefolder
+import lazy_loader as _lazy
 
-__all__ = [
-    "CATEGORIES",
-    "CLASS_NAMES",
-    "COLOR_NAMES",
-    "COLORS",
-    "CONCEPTS",
-    "IMAGE_CATEGORIES",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "PARTS",
-    "PIXEL_CATEGORIES",
-    "SCENES",
-    "SHAPES",
-    "TEXTURES",
-    "Concept",
-    "ConceptScene",
-    "PlantedConceptModel",
-    "SyntheticCIFAR100",
-    "SyntheticConceptImages",
-    "class_id",
-    "concept_number",
-    "denormalise_uint8",
-    "image_digest",
-    "make_synthetic_broden",
-    "make_synthetic_imagefolder",
-    "normalise_uint8",
-    "planted_concept_model",
-    "render_object",
-    "render_scene",
-    "synthetic_broden_scene",
-    "to_display",
-]
+# every public name, imported from its module on first use (scientific-python SPEC 1)
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "concepts": [
+            "CATEGORIES",
+            "CLASS_NAMES",
+            "COLORS",
+            "COLOR_NAMES",
+            "CONCEPTS",
+            "Concept",
+            "IMAGE_CATEGORIES",
+            "PARTS",
+            "PIXEL_CATEGORIES",
+            "SCENES",
+            "SHAPES",
+            "TEXTURES",
+            "class_id",
+            "concept_number",
+        ],
+        "datasets": ["SyntheticCIFAR100", "SyntheticConceptImages"],
+        "normalise": [
+            "IMAGENET_MEAN",
+            "IMAGENET_STD",
+            "denormalise_uint8",
+            "normalise_uint8",
+            "to_display",
+        ],
+        "planted": ["PlantedConceptModel", "planted_concept_model"],
+        "scenes": ["ConceptScene", "render_object", "render_scene"],
+        "synthetic_broden": ["image_digest", "make_synthetic_broden", "synthetic_broden_scene"],
+        "synthetic_imagefolder": ["make_synthetic_imagefolder"],
+    },
+)

@@ -44,20 +44,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .. import filenames
 from ..progress import tqdm
 from ..staging import staging_folder
 from .concepts import CATEGORIES, CONCEPTS, IMAGE_CATEGORIES, PIXEL_CATEGORIES
 from .scenes import ConceptScene, render_scene
 
 __all__ = [
-    "FORMAT",
     "SOURCE",
     "make_synthetic_broden",
     "synthetic_broden_scene",
     "image_digest",
 ]
 
-FORMAT = "skdlib.synthetic-broden/1"
 #: Sub-folder of ``images/`` holding the generated files.
 SOURCE = "synthetic"
 PARAMS_FILE = "synthetic_broden.json"
@@ -227,7 +226,7 @@ def make_synthetic_broden(
     if not 0.0 <= val_fraction <= 1.0:
         raise ValueError(f"val_fraction must be in [0, 1], got {val_fraction}")
     params = {
-        "format": FORMAT,
+        "format": filenames.SYNTHETIC_BRODEN_FORMAT,
         "n_images": int(n_images),
         "size": int(size),
         "seed": int(seed),

@@ -2,13 +2,14 @@
 
 * :mod:`~skdlib.dissect.broden_format`, :mod:`~skdlib.dissect.broden` — the Broden data set on
   disk and as a PyTorch dataset; :mod:`~skdlib.dissect.download` fetches it;
+* :mod:`~skdlib.dissect.rules` — NetDissect's rule as settings (quantile, area, IoU > 0.04);
 * :mod:`~skdlib.dissect.quantile` — exact per-unit thresholds over hundreds of millions of values;
 * :mod:`~skdlib.dissect.label_sets` — the distinct label combinations under a batch's pixels;
 * :mod:`~skdlib.dissect.masks` — where the masks upsample(A) > T lie, without upsampling;
 * :mod:`~skdlib.dissect.tally` — masks against labels: intersections and areas;
 * :mod:`~skdlib.dissect.pipeline` — :func:`dissect`, the two passes over the data;
-  :mod:`~skdlib.dissect.resume` makes a crash resumable, :mod:`~skdlib.dissect.command` is
-  ``python -m skdlib dissect``;
+  :mod:`~skdlib.dissect.resume` makes a crash resumable (``python -m skdlib dissect`` is
+  :mod:`skdlib.commands.dissect`);
 * :mod:`~skdlib.dissect.result` — :class:`DissectionResult`: IoU, best concepts, files;
 * :mod:`~skdlib.dissect.kl_metric`, :mod:`~skdlib.dissect.kl_callback` — the KL between the
   semantic vectors' structure and the IoU profiles' (paper §3.4, Fig. 4);
@@ -24,72 +25,43 @@ Example:
     (('orange', 'color'), True)
 """
 
-from .broden import BrodenDataset, BrodenImages, check_broden_layout, collate_broden
-from .broden_format import (
-    BRODEN_FOLDER,
-    BRODEN_URL,
-    BrodenFormatError,
-    BrodenLabel,
-    BrodenRecord,
-    decode_segmentation,
-)
-from .concept_agreement import concept_structure, knn_concept_purity, nearest_concept_agreement
-from .download import download, download_and_extract, download_broden, extract_zip
-from .kl_callback import KLMetricCallback
-from .kl_metric import (
-    kl_by_layer,
-    kl_summary,
-    kl_to_targets,
-    random_baseline,
-    random_vectors,
-    target_log_distribution,
-    upper_bound,
-)
-from .label_sets import LabelSets, label_sets
-from .masks import mask_counts, mask_pixels
-from .pipeline import DEFAULT_QUANTILE, dissect
-from .quantile import StreamingQuantile, exact_quantile, tail_size
-from .result import INTERPRETABLE_IOU, DissectionResult
-from .tally import IoUTally, categories_present, label_area
+import lazy_loader as _lazy
 
-__all__ = [
-    "BRODEN_FOLDER",
-    "BRODEN_URL",
-    "DEFAULT_QUANTILE",
-    "INTERPRETABLE_IOU",
-    "BrodenDataset",
-    "BrodenFormatError",
-    "BrodenImages",
-    "BrodenLabel",
-    "BrodenRecord",
-    "DissectionResult",
-    "concept_structure",
-    "knn_concept_purity",
-    "nearest_concept_agreement",
-    "IoUTally",
-    "KLMetricCallback",
-    "LabelSets",
-    "StreamingQuantile",
-    "categories_present",
-    "check_broden_layout",
-    "collate_broden",
-    "decode_segmentation",
-    "dissect",
-    "download",
-    "download_and_extract",
-    "download_broden",
-    "exact_quantile",
-    "extract_zip",
-    "kl_by_layer",
-    "kl_summary",
-    "kl_to_targets",
-    "label_area",
-    "label_sets",
-    "mask_counts",
-    "mask_pixels",
-    "random_baseline",
-    "random_vectors",
-    "tail_size",
-    "target_log_distribution",
-    "upper_bound",
-]
+# every public name, imported from its module on first use (scientific-python SPEC 1)
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "broden": ["BrodenDataset", "BrodenImages", "check_broden_layout", "collate_broden"],
+        "broden_format": [
+            "BRODEN_FOLDER",
+            "BRODEN_URL",
+            "BrodenFormatError",
+            "BrodenLabel",
+            "BrodenRecord",
+            "decode_segmentation",
+        ],
+        "concept_agreement": [
+            "concept_structure",
+            "knn_concept_purity",
+            "nearest_concept_agreement",
+        ],
+        "download": ["download", "download_and_extract", "download_broden", "extract_zip"],
+        "kl_callback": ["KLMetricCallback"],
+        "kl_metric": [
+            "kl_by_layer",
+            "kl_summary",
+            "kl_to_targets",
+            "random_baseline",
+            "random_vectors",
+            "target_log_distribution",
+            "upper_bound",
+        ],
+        "label_sets": ["LabelSets", "label_sets"],
+        "masks": ["mask_counts", "mask_pixels"],
+        "pipeline": ["dissect"],
+        "quantile": ["StreamingQuantile", "exact_quantile", "tail_size"],
+        "result": ["DissectionResult"],
+        "tally": ["IoUTally", "categories_present", "label_area"],
+        "rules": ["AREA_MODES", "DEFAULT_QUANTILE", "INTERPRETABLE_IOU", "THRESHOLD_METHODS"],
+    },
+)

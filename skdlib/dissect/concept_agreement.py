@@ -29,7 +29,6 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 import torch
-from sklearn.neighbors import NearestNeighbors
 
 from .result import DissectionResult
 
@@ -44,6 +43,8 @@ def _neighbours(vectors: torch.Tensor, k: int) -> np.ndarray:
     c = v.shape[0]
     if not 1 <= k < c:
         raise ValueError(f"k must be in [1, {c - 1}] for {c} units, got {k}")
+    from sklearn.neighbors import NearestNeighbors  # loaded on first query
+
     nn = NearestNeighbors(n_neighbors=k + 1, metric="cosine", algorithm="brute").fit(v)
     _, index = nn.kneighbors(v)
     out = np.empty((c, k), np.int64)

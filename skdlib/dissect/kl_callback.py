@@ -38,13 +38,14 @@ class KLMetricCallback(Callback):
 
     After (or during) training, :attr:`history` holds ``step``, ``epoch``, ``learned``,
     ``random``, ``upper`` (means over layers) and ``layers`` (the same per layer); it is saved in
-    the trainer's checkpoints, so a resumed run continues the curves. :meth:`plot` draws them.
+    the trainer's checkpoints, so a resumed run continues the curves;
+    :func:`skdlib.viz.plot_kl_curves` draws them.
 
     Example (``tests/dissect/test_kl_callback.py`` runs it on planted units)::
 
         kl = KLMetricCallback(dissection, every=10)
         trainer.fit(loader, callbacks=[kl])
-        fig = kl.plot()
+        fig = plot_kl_curves(kl.history)  # skdlib.viz
     """
 
     def __init__(
@@ -199,7 +200,7 @@ class KLMetricCallback(Callback):
         Example::
 
             snaps = VectorSnapshots.load("runs/paper/embedding_snapshots.pt")
-            fig = KLMetricCallback.replay(dissection, snaps).plot()
+            fig = plot_kl_curves(KLMetricCallback.replay(dissection, snaps).history)
         """
         settings = snapshots.settings
         kl = cls(
@@ -245,9 +246,3 @@ class KLMetricCallback(Callback):
         if state["upper"] is not None:
             self._upper = {n: s.clone().requires_grad_(True) for n, s in state["upper"].items()}
         self._pending_state = state["upper_opt"]
-
-    def plot(self, layer: str | None = None):
-        """The curves as a matplotlib ``Figure`` (see :func:`skdlib.viz.plot_kl_curves`)."""
-        from ..viz import plot_kl_curves
-
-        return plot_kl_curves(self.history, layer=layer)

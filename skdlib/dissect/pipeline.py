@@ -34,8 +34,9 @@ from torch.utils.data import DataLoader, Subset
 
 from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD, normalise_uint8
 from ..hooks import capture, check_finite, resolve_modules
+from ..loaders import make_loader
 from ..progress import tqdm
-from ..runtime import cpu_threads, default_workers, eval_mode, resolve_device
+from ..runtime import cpu_threads, eval_mode, resolve_device
 from .broden import (
     BrodenDataset,
     IncompleteBrodenError,
@@ -46,15 +47,10 @@ from .label_sets import label_sets
 from .quantile import StreamingQuantile, exact_quantile
 from .result import DissectionResult
 from .resume import DissectCheckpoint, fingerprint
-from .tally import AREA_MODES, IoUTally, categories_present, label_area
+from .rules import AREA_MODES, DEFAULT_QUANTILE, IOU_EPS, THRESHOLD_METHODS
+from .tally import IoUTally, categories_present, label_area
 
-__all__ = ["DEFAULT_QUANTILE", "THRESHOLD_METHODS", "dissect"]
-
-#: Network Dissection's per-unit threshold quantile.
-DEFAULT_QUANTILE = 0.995
-#: ``"streaming"``: exact, keeps only the top tail; ``"exact"``: keeps every activation.
-THRESHOLD_METHODS = ("streaming", "exact")
-IOU_EPS = 1e-10
+__all__ = ["dissect"]
 
 
 class _Clock:
@@ -315,7 +311,7 @@ def dissect(
             subtracts one fixed mean and divides every channel by 255·0.224, whatever the
             weights; ``docs/method.md`` §5).
         batch_size, num_workers: data loading; ``num_workers=None`` decodes in
-            :func:`skdlib.runtime.default_workers` processes (none on a 2-core machine).
+            :func:`skdlib.loaders.default_workers` processes (none on a 2-core machine).
         device: ``None``/``"auto"`` for CUDA when present, else the CPU.
         cache_bytes: keep the activations of the first pass for the second when they fit in this
             many bytes (0: always run the model twice).
@@ -371,16 +367,14 @@ def dissect(
     if missing:
         raise IncompleteBrodenError(ds.root, missing, total)
     device = resolve_device(device)
-    workers = default_workers() if num_workers is None else num_workers
 
     def loader(first: int = 0) -> DataLoader:
-        return DataLoader(
+        return make_loader(
             ds if first == 0 else Subset(ds, range(first, len(ds))),
-            batch_size=batch_size,
-            shuffle=False,
-            num_workers=workers,
+            batch_size,
+            workers=num_workers,
+            device=device,
             collate_fn=collate_broden,
-            pin_memory=device.type == "cuda",
         )
 
     reader = _Reader(model, layers, loader(), device, mean, std, progress, ds)

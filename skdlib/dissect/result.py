@@ -14,13 +14,11 @@ from typing import Any
 
 import torch
 
+from .. import filenames
 from ..checkpoint import atomic_save, atomic_write_text, check_format, csv_text, load_artifact
+from .rules import INTERPRETABLE_IOU
 
-__all__ = ["INTERPRETABLE_IOU", "DissectionResult"]
-
-#: A unit is *interpretable* when its best IoU exceeds this (Bau et al. 2017).
-INTERPRETABLE_IOU = 0.04
-RESULT_FORMAT = "skdlib.dissection/1"
+__all__ = ["DissectionResult"]
 
 
 @dataclass
@@ -156,7 +154,7 @@ class DissectionResult:
         folder = Path(folder)
         path = atomic_save(
             {
-                "format": RESULT_FORMAT,
+                "format": filenames.DISSECTION_FORMAT,
                 "layers": self.layers,
                 "iou": self.iou,
                 "intersection": self.intersection,
@@ -169,11 +167,12 @@ class DissectionResult:
                 "categories": self.categories,
                 "meta": self.meta,
             },
-            folder / "dissection.pt",
+            folder / filenames.DISSECTION,
         )
         for layer in self.layers:
             name = layer.replace(os.sep, "_")
-            atomic_write_text(folder / f"tally_{name}.csv", csv_text(self.tally_rows(layer)))
+            tally = filenames.TALLY_CSV.format(layer=name)
+            atomic_write_text(folder / tally, csv_text(self.tally_rows(layer)))
         if self.checkpoint is not None:
             Path(self.checkpoint).unlink(missing_ok=True)
             self.checkpoint = None
@@ -184,8 +183,8 @@ class DissectionResult:
         """Read a result written by :meth:`save` (the folder or its ``dissection.pt``)."""
         path = Path(path)
         if path.is_dir():
-            path = path / "dissection.pt"
+            path = path / filenames.DISSECTION
         state = load_artifact(path, "dissection result")
-        check_format(state, RESULT_FORMAT, path, "dissection result")
+        check_format(state, filenames.DISSECTION_FORMAT, path, "dissection result")
         state.pop("format")
         return cls(**state)

@@ -37,20 +37,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import filenames
 from ..checkpoint import atomic_save, check_format, load_artifact
 
 __all__ = [
-    "CHECKPOINT_FORMAT",
-    "CHECKPOINT_NAME",
     "DissectCheckpoint",
     "checkpoint_file",
     "fingerprint",
     "weights_digest",
 ]
 
-CHECKPOINT_FORMAT = "skdlib.dissect-checkpoint/1"
 #: The file name of a checkpoint given as a folder.
-CHECKPOINT_NAME = "dissection.ckpt"
 
 
 def checkpoint_file(path: str | os.PathLike) -> Path:
@@ -62,7 +59,7 @@ def checkpoint_file(path: str | os.PathLike) -> Path:
         ('runs/dissect/dissection.ckpt', 'runs/d.ckpt')
     """
     path = Path(path)
-    return path / CHECKPOINT_NAME if path.is_dir() or not path.suffix else path
+    return path / filenames.DISSECTION_CHECKPOINT if path.is_dir() or not path.suffix else path
 
 
 def weights_digest(model: nn.Module) -> str:
@@ -132,7 +129,9 @@ class DissectCheckpoint:
         if not self.path.exists():
             return None
         state = load_artifact(self.path, "dissection checkpoint")
-        check_format(state, CHECKPOINT_FORMAT, self.path, "dissection checkpoint")
+        check_format(
+            state, filenames.DISSECTION_CHECKPOINT_FORMAT, self.path, "dissection checkpoint"
+        )
         if state["fingerprint"] != self.fingerprint:
             differ = sorted(
                 k for k in self.fingerprint if state["fingerprint"].get(k) != self.fingerprint[k]
@@ -177,7 +176,7 @@ class DissectCheckpoint:
 
         atomic_save(
             {
-                "format": CHECKPOINT_FORMAT,
+                "format": filenames.DISSECTION_CHECKPOINT_FORMAT,
                 "fingerprint": self.fingerprint,
                 "thresholds": cpu(thresholds),
                 "step": int(step),

@@ -24,11 +24,9 @@ import torch
 from ..runtime import cpu_threads
 from .label_sets import LabelSets, label_sets
 from .masks import mask_counts
+from .rules import AREA_MODES
 
-__all__ = ["AREA_MODES", "IoUTally", "label_area", "categories_present"]
-
-#: How the activation area of a unit is counted per category (see the module docstring).
-AREA_MODES = ("annotated", "overlap")
+__all__ = ["IoUTally", "label_area", "categories_present"]
 
 
 def label_area(

@@ -7,14 +7,14 @@
 * :func:`train_transform` / :func:`eval_transform`: CRD augmentation (``RandomCrop(32,
   padding=4)`` + horizontal flip) and normalisation (CIFAR-100 mean / std), as torchvision
   transforms.
-* :func:`make_loader` chooses the pipeline: on CUDA the **device-resident** :class:`DeviceLoader`
+* :func:`cifar_loader` chooses the pipeline: on CUDA the **device-resident** :class:`DeviceLoader`
   (the whole split on the GPU as uint8, crops and flips as batched tensor ops, no workers); on the
   CPU a torchvision ``DataLoader`` with the transforms above. Both draw their randomness from
   torch's global RNG when an epoch starts, so seeding it per epoch makes runs reproducible.
 
 Example:
     >>> train = load_split("synthetic", train=True, n_per_class=1)
-    >>> x, y = next(iter(make_loader(train, batch_size=8, train=True, device="cpu")))
+    >>> x, y = next(iter(cifar_loader(train, batch_size=8, train=True, device="cpu")))
     >>> tuple(x.shape), x.dtype, tuple(y.shape)
     ((8, 3, 32, 32), torch.float32, (8,))
 """
@@ -31,13 +31,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
-from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 from torchvision import transforms as T
 
 from ..data import SyntheticCIFAR100
 from ..data.normalise import normalise_uint8
+from ..loaders import make_loader
 from ..runtime import resolve_device
+from .config import DATASETS, PIPELINES
 from .distributed import Distributed
 
 __all__ = [
@@ -45,12 +46,11 @@ __all__ = [
     "CIFAR100_STD",
     "CIFAR100_URL",
     "CHECKSUM_ENV",
-    "DATASETS",
     "DeviceLoader",
     "choose_pipeline",
     "load_cifar100",
     "load_split",
-    "make_loader",
+    "cifar_loader",
     "random_crop_flip",
     "eval_transform",
     "train_transform",
@@ -63,8 +63,6 @@ CIFAR100_STD = (0.2675, 0.2565, 0.2761)
 #: Where torchvision downloads CIFAR-100 from (~161 MB, unpacks to ``cifar-100-python/``).
 CIFAR100_URL = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
 
-#: Dataset names accepted by :func:`load_split`.
-DATASETS = ("cifar100", "synthetic")
 
 #: Images per class of the synthetic stand-in when none is given: a quick-to-generate set.
 SYNTHETIC_TRAIN_PER_CLASS = 50
@@ -340,19 +338,19 @@ def choose_pipeline(pipeline: str, device: torch.device) -> str:
     """
     if pipeline == "auto":
         return "device" if torch.device(device).type == "cuda" else "torchvision"
-    if pipeline not in ("device", "torchvision"):
-        raise ValueError(f"pipeline must be 'auto', 'device' or 'torchvision', got {pipeline!r}")
+    if pipeline not in PIPELINES:
+        raise ValueError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
     return pipeline
 
 
-def make_loader(
+def cifar_loader(
     dataset: Any,
     batch_size: int = 64,
     train: bool = True,
     device: str | torch.device | None = None,
     pipeline: str = "auto",
     shuffle: bool | None = None,
-    workers: int = 0,
+    workers: int | None = None,
     distributed: Distributed | None = None,
 ):
     """An iterable of normalised ``(images, targets)`` batches over ``dataset``.
@@ -367,7 +365,8 @@ def make_loader(
             ``"device"`` on CUDA, ``"torchvision"`` otherwise.
         shuffle: override the order (default: ``train``); e.g. unaugmented but shuffled batches
             for the neuron embedding.
-        workers: ``DataLoader`` worker processes (torchvision pipeline only).
+        workers: ``DataLoader`` worker processes (torchvision pipeline only; ``None``:
+            :func:`skdlib.loaders.default_workers`).
         distributed: in a multi-process run (:mod:`skdlib.distill.distributed`), the
             torchvision pipeline reads this rank's shard (``DistributedSampler``) in batches of
             ``batch_size / world``; the device pipeline serves the global batches, of which each
@@ -375,7 +374,7 @@ def make_loader(
 
     Example:
         >>> ds = load_split("synthetic", train=False, n_per_class=1)
-        >>> loader = make_loader(ds, batch_size=50, train=False, device="cpu")
+        >>> loader = cifar_loader(ds, batch_size=50, train=False, device="cpu")
         >>> type(loader).__name__, len(loader)
         ('DataLoader', 2)
     """
@@ -392,12 +391,6 @@ def make_loader(
             view, distributed.world, distributed.rank, shuffle=shuffle, drop_last=True
         )
         shuffle = False  # the sampler shuffles
-    return DataLoader(
-        view,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        sampler=sampler,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0,
+    return make_loader(
+        view, batch_size, shuffle=shuffle, workers=workers, device=device, sampler=sampler
     )

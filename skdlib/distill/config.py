@@ -1,5 +1,7 @@
 """Settings of one training run under the CRD protocol (paper Table 1), as a JSON-loadable
-dataclass."""
+dataclass, and the names of the data a run reads.
+
+Plain values, no torch: the command line reads them for its defaults and choices."""
 
 from __future__ import annotations
 
@@ -8,7 +10,15 @@ from dataclasses import dataclass
 from ..schedule import StepDecaySGD
 from .methods import METHODS, get_method
 
-__all__ = ["DistillConfig"]
+__all__ = ["DATASETS", "PIPELINES", "DistillConfig"]
+
+#: Data a CIFAR run reads (:func:`skdlib.distill.cifar.load_split`): CIFAR-100, or its generated
+#: 32x32 stand-in.
+DATASETS = ("cifar100", "synthetic")
+#: Input pipelines of :func:`skdlib.distill.cifar.cifar_loader`: ``"auto"`` (the device pipeline
+#: on CUDA, torchvision's elsewhere), ``"device"`` (the split on the GPU, batched augmentation)
+#: or ``"torchvision"`` (a ``DataLoader`` with transforms).
+PIPELINES = ("auto", "device", "torchvision")
 
 
 @dataclass

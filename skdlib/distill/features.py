@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from .models import VGG, stage_names
+from ..hooks import input_of
+from ..models import architecture_of, classifier
 
-__all__ = ["FeatureSpec", "feature_spec", "classifier"]
+__all__ = ["FeatureSpec", "feature_spec"]
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,14 @@ class FeatureSpec:
     """The distillation features of one model, as module names for hooks.
 
     Attributes:
-        stages: every stage-output module (:func:`skdlib.distill.models.stage_names`).
+        stages: every stage-output module (:func:`skdlib.models.stage_names`).
         feature_stages: the stages feature baselines compare (CRD's ``feat[1:-1]``: vgg's first
             block, a stem, is left out).
         last_stage: the last stage (what SP compares).
         preactivation: the hooks see pre-ReLU stage outputs (vgg); methods that compare
             activations (AT, SP) apply the ReLU CRD applies.
-        classifier: the final linear layer; its input is the pooled feature (RKD, PKT).
+        classifier: the final linear layer; its input is the pooled feature (RKD, PKT),
+            :attr:`pooled`.
     """
 
     stages: tuple[str, ...]
@@ -37,39 +39,29 @@ class FeatureSpec:
     preactivation: bool
     classifier: str
 
-
-def classifier(model: nn.Module) -> tuple[str, nn.Linear]:
-    """The model's classifier, its last ``nn.Linear``: ``(module name, module)``.
-
-    Example:
-        >>> from skdlib.distill.models import create_model
-        >>> name, fc = classifier(create_model("resnet20"))
-        >>> name, fc.out_features
-        ('fc', 100)
-    """
-    linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise TypeError(f"{type(model).__name__} has no nn.Linear classifier")
-    return linears[-1]
+    @property
+    def pooled(self) -> str:
+        """The classifier's input, the pooled and flattened feature (:func:`input_of`)."""
+        return input_of(self.classifier)
 
 
 def feature_spec(model: nn.Module) -> FeatureSpec:
-    """The :class:`FeatureSpec` of a model built by :func:`skdlib.distill.models.create_model`.
+    """The :class:`FeatureSpec` of a model built by :func:`skdlib.models.create_model`, read
+    from its entry in the registry (:mod:`skdlib.models.registry`).
 
     Example:
-        >>> from skdlib.distill.models import create_model
+        >>> from skdlib.models import create_model
         >>> feature_spec(create_model("vgg8")).feature_stages
         ('block1', 'block2', 'block3', 'block4')
         >>> feature_spec(create_model("resnet20")).classifier
         'fc'
     """
-    stages = tuple(stage_names(model))
+    arch = architecture_of(model)
     head, _ = classifier(model)
-    is_vgg = isinstance(model, VGG)
     return FeatureSpec(
-        stages=stages,
-        feature_stages=stages[1:] if is_vgg else stages,
-        last_stage=stages[-1],
-        preactivation=is_vgg,
+        stages=arch.stages,
+        feature_stages=arch.feature_stages,
+        last_stage=arch.stages[-1],
+        preactivation=arch.preactivation,
         classifier=head,
     )

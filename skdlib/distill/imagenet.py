@@ -39,47 +39,26 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 from torchvision import transforms as T
 
+from .. import filenames
 from ..checkpoint import atomic_write_text
 from ..config import ConfigError, JsonConfig
 from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD
 from ..data.synthetic_imagefolder import make_synthetic_imagefolder
 from ..embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
+from ..loaders import make_loader
+from ..models import create_model, get_architecture, stage_names
 from ..progress import show_bars
-from ..runtime import default_workers
 from .config import DistillConfig
 from .distributed import Distributed, init_distributed
 from .methods import get_method
 from .trainer import DistillTrainer
 
-__all__ = ["ImageNetJob", "imagenet_model", "imagenet_loaders", "run_imagenet_job", "STAGES"]
-
-#: The stage outputs of torchvision's ResNets, paired by name between teacher and student.
-STAGES = ("layer1", "layer2", "layer3", "layer4")
+__all__ = ["ImageNetJob", "imagenet_loaders", "run_imagenet_job"]
 
 
-def imagenet_model(name: str, weights: str = "none", num_classes: int = 1000) -> nn.Module:
-    """A torchvision ResNet with ``stage_names`` set (what distillation hooks); ``weights`` is
-    ``"imagenet"`` (torchvision's, 1000 classes) or ``"none"``.
-
-    Example:
-        >>> imagenet_model("resnet18", num_classes=10).stage_names
-        ('layer1', 'layer2', 'layer3', 'layer4')
-    """
-    from ..tutorial.network import load_torchvision_model
-
-    if not name.startswith("resnet"):
-        raise ValueError(f"the ImageNet job pairs torchvision ResNets by stage; got {name!r}")
-    if weights == "imagenet":
-        model = load_torchvision_model(name, "imagenet")
-        if num_classes != model.fc.out_features:
-            raise ValueError(
-                f"ImageNet weights have {model.fc.out_features} classes; the data has "
-                f"{num_classes}: use teacher_weights 'none' or a data set of 1000 classes"
-            )
-    else:
-        model = torchvision.models.get_model(name, weights=None, num_classes=num_classes)
-    model.stage_names = STAGES
-    return model
+def _stage_widths(arch: str) -> list[tuple[str, int]]:
+    entry = get_architecture(arch, family="torchvision")
+    return list(zip(entry.stages, entry.widths, strict=True))
 
 
 @dataclass
@@ -89,16 +68,18 @@ class ImageNetJob(JsonConfig):
     Attributes:
         data: an ImageFolder root with ``train/`` and ``val/``.
         out: the job folder.
-        teacher, student: torchvision ResNet names.
+        teacher_arch, student_arch: torchvision architectures of the registry
+            (:mod:`skdlib.models.registry`) with equal stage widths, e.g. ResNet34 and ResNet18.
         teacher_weights: ``"imagenet"`` or ``"none"`` (offline checks).
         methods: student methods (``none``, ``kd``, ``skd``, ...).
         epochs, batch_size, lr, weight_decay, milestones: the student recipe (90, 256 global,
             0.1, 1e-4, every 30 epochs).
         image_size: training crop (224); validation resizes to ``image_size * 8 / 7``.
-        embed_images, embed_steps, embed_dim: the teacher embedding's subset, optimiser steps
-            and K.
+        embed_images: how many (unaugmented) training images the teacher embedding reads.
+        embedding: the teacher embedding (:class:`~skdlib.embedding.EmbeddingConfig`; default:
+            the exact dataset-mean fit, 500 Adam steps at lr 0.01, K = 16).
         beta: SKD's weight (``None``: the method's default).
-        workers: decoding processes per rank (``None``: :func:`skdlib.runtime.default_workers`).
+        workers: decoding processes per rank (``None``: :func:`skdlib.loaders.default_workers`).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         synthetic: offline only — if not empty, ``data`` is first generated (once) by
             :func:`skdlib.data.make_synthetic_imagefolder` with these arguments.
@@ -110,8 +91,8 @@ class ImageNetJob(JsonConfig):
 
     data: str
     out: str
-    teacher: str = "resnet34"
-    student: str = "resnet18"
+    teacher_arch: str = "resnet34"
+    student_arch: str = "resnet18"
     teacher_weights: str = "imagenet"
     methods: list[str] = field(default_factory=lambda: ["none", "kd", "skd"])
     epochs: int = 90
@@ -121,8 +102,11 @@ class ImageNetJob(JsonConfig):
     milestones: tuple[float, ...] = (1 / 3, 2 / 3)
     image_size: int = 224
     embed_images: int = 10000
-    embed_steps: int = 500
-    embed_dim: int = 16
+    embedding: EmbeddingConfig = field(
+        default_factory=lambda: EmbeddingConfig(
+            optimizer="adam", lr=0.01, mode="dataset_mean", steps=500
+        )
+    )
     beta: float | None = None
     seed: int = 0
     workers: int | None = None
@@ -137,6 +121,12 @@ class ImageNetJob(JsonConfig):
             )
         for method in self.methods:
             get_method(method)
+        teacher, student = _stage_widths(self.teacher_arch), _stage_widths(self.student_arch)
+        if any(get_method(m).static for m in self.methods) and teacher != student:
+            raise ConfigError(
+                f"keys 'teacher_arch'/'student_arch': SKD pairs stages by name and width, but "
+                f"{self.teacher_arch} has {teacher} and {self.student_arch} {student}"
+            )
         self.student_config("none")  # checks epochs, lr, ... now, before any training
 
     def student_config(self, method: str) -> DistillConfig:
@@ -179,14 +169,12 @@ def imagenet_loaders(
     train = torchvision.datasets.ImageFolder(root / "train", _transforms(job.image_size, True))
     val = torchvision.datasets.ImageFolder(root / "val", _transforms(job.image_size, False))
     plain = torchvision.datasets.ImageFolder(root / "train", _transforms(job.image_size, False))
-    workers = default_workers() if job.workers is None else job.workers
     sampler = DistributedSampler(train, d.world, d.rank, seed=job.seed) if d.world > 1 else None
-    common = {"num_workers": workers, "pin_memory": d.device.type == "cuda"}
-    train_loader = DataLoader(
-        train, d.rank_batch(job.batch_size), shuffle=sampler is None, sampler=sampler,
-        drop_last=d.world > 1, persistent_workers=workers > 0, **common,
+    train_loader = make_loader(
+        train, d.rank_batch(job.batch_size), shuffle=True, sampler=sampler,
+        drop_last=d.world > 1, workers=job.workers, device=d.device,
     )  # fmt: skip
-    val_loader = DataLoader(val, job.batch_size, shuffle=False, **common)
+    val_loader = make_loader(val, job.batch_size, workers=job.workers, device=d.device)
     return train_loader, val_loader, plain
 
 
@@ -195,15 +183,28 @@ def _embed_teacher(
 ) -> NeuronEmbedding:
     if d.main and not path.exists():
         subset = Subset(plain, range(min(job.embed_images, len(plain))))
-        loader = DataLoader(subset, batch_size=64, shuffle=False)
+        loader = make_loader(subset, 64, workers=0)
         trainer = EmbeddingTrainer(
-            teacher, list(STAGES), EmbeddingConfig(dim=job.embed_dim, optimizer="adam", lr=0.01),
-            device=d.device, arch=job.teacher,
+            teacher, stage_names(job.teacher_arch), job.embedding,
+            device=d.device, arch=job.teacher_arch,
             data_info={"images": len(subset), "data": str(job.data), "split": "train"},
         )  # fmt: skip
-        trainer.fit_dataset_mean(loader, steps=job.embed_steps, progress=progress).save(path)
+        trainer.train(loader, progress=progress).save(path)
     d.barrier()
     return NeuronEmbedding.load(path)
+
+
+def _model(arch: str, weights: str, num_classes: int) -> nn.Module:
+    """The registry's ``arch`` with ImageNet or random weights, for ``num_classes`` classes."""
+    if weights == "imagenet":
+        model = create_model(arch, weights="imagenet")
+        if num_classes != model.fc.out_features:
+            raise ValueError(
+                f"ImageNet weights have {model.fc.out_features} classes; the data has "
+                f"{num_classes}: use teacher_weights 'none' or a data set of 1000 classes"
+            )
+        return model
+    return create_model(arch, num_classes=num_classes)
 
 
 def run_imagenet_job(
@@ -219,27 +220,27 @@ def run_imagenet_job(
     d.barrier()
     train_loader, val_loader, plain = imagenet_loaders(cfg, d)
     classes = len(plain.classes)
-    teacher = imagenet_model(cfg.teacher, cfg.teacher_weights, classes).to(d.device).eval()
+    teacher = _model(cfg.teacher_arch, cfg.teacher_weights, classes).to(d.device).eval()
     static = [m for m in cfg.methods if get_method(m).static]
     embedding = (
-        _embed_teacher(teacher, plain, cfg, d, out / "embedding.pt", show_bars(progress))
+        _embed_teacher(teacher, plain, cfg, d, out / filenames.EMBEDDING, show_bars(progress))
         if static
         else None
     )
     runs = []
     for method in cfg.methods:
         torch.manual_seed(cfg.seed)
-        student = imagenet_model(cfg.student, "none", classes)
+        student = _model(cfg.student_arch, "none", classes)
         uses_teacher = get_method(method).teacher_forward
         trainer = DistillTrainer(
-            student, cfg.student_config(method), cfg.student,
-            teacher=teacher if uses_teacher else None, teacher_arch=cfg.teacher,
+            student, cfg.student_config(method), cfg.student_arch,
+            teacher_model=teacher if uses_teacher else None, teacher_arch=cfg.teacher_arch,
             embedding=embedding if get_method(method).static else None, distributed=d,
         )  # fmt: skip
         summary = trainer.fit(train_loader, val_loader, out / method, progress=progress)
         runs.append({"method": method, **{k: v for k, v in summary.items() if k != "history"}})
     results = {"job": cfg.to_dict(), "processes": d.world, "runs": runs}
     if d.main:
-        atomic_write_text(out / "results.json", json.dumps(results, indent=1, allow_nan=False))
+        atomic_write_text(out / filenames.RESULTS, json.dumps(results, indent=1, allow_nan=False))
     d.barrier()
     return results

@@ -29,6 +29,10 @@ method       loss                                         weights    teacher for
 SKD's β is 0.05 for vgg13 → vgg8 (paper §3.2). Adding a method is one :func:`register` call
 with its loss (``docs/adding-a-method.md``).
 
+The table is plain data: a loss is named by ``"module:function"`` and imported when a run first
+computes it, and taps by a :class:`~skdlib.distill.features.FeatureSpec` field, so the command
+line lists the methods without loading torch.
+
 Example:
     >>> get_method("skd").teacher_forward, get_method("kd").teacher_forward
     (False, True)
@@ -38,27 +42,35 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import torch
-
-from ..hooks import input_of
-from ..losses import skd_loss_over_layers
-from .baselines import at_loss_sum, pkt_loss, rkd_loss, sp_loss
-from .features import FeatureSpec
-
 if TYPE_CHECKING:
+    import torch
+
     from .config import DistillConfig
+    from .features import FeatureSpec
+
+    Features = Mapping[str, torch.Tensor]
+    #: ``(student features, targets, config) -> scalar``; both mappings are ``{name: tensor}``.
+    FeatureLoss = Callable[[Features, Features, DistillConfig], torch.Tensor]
+    #: Which tensors of a model (hook names, :func:`skdlib.hooks.capture`) the loss compares.
+    Taps = Callable[[FeatureSpec], Sequence[str]]
 
 __all__ = ["Method", "METHODS", "register", "get_method"]
 
-Features = Mapping[str, torch.Tensor]
-#: ``(student features, targets, config) -> scalar``; both mappings are ``{name: tensor}``.
-FeatureLoss = Callable[[Features, Features, "DistillConfig"], torch.Tensor]
-#: Which tensors of a model (hook names, :func:`skdlib.hooks.capture`) the loss compares.
-Taps = Callable[[FeatureSpec], Sequence[str]]
+
+@functools.cache
+def _import(ref: str):
+    return pkgutil.resolve_name(ref)
+
+
+def _resolve(ref):
+    """A callable as it is; a ``"module:function"`` name imported (once)."""
+    return _import(ref) if isinstance(ref, str) else ref
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,10 +81,13 @@ class Method:
         name: the key (``DistillConfig.method``, ``--method``, Table-1 configs).
         label: the row label in tables.
         description: one line for help texts.
-        loss: the feature term, or ``None`` (CE and KD only).
-        taps: the features a teacher-guided loss compares, the same function applied to the
-            student's and to the teacher's :class:`~skdlib.distill.features.FeatureSpec`
-            (paired by position). Static methods compare the embedded layers instead.
+        loss: the feature term — a :data:`FeatureLoss` or its ``"module:function"`` name,
+            imported when first computed — or ``None`` (CE and KD only).
+        taps: the features a teacher-guided loss compares: a field of
+            :class:`~skdlib.distill.features.FeatureSpec` (``"feature_stages"``,
+            ``"last_stage"``, ``"pooled"``, ...) or a function of the spec; the same taps are
+            applied to the student's and the teacher's spec (paired by position). Static
+            methods compare the embedded layers instead.
         static: the targets are the teacher's semantic vectors, paired with the student's
             layers by name: the teacher is never run for the feature term.
         relu: apply a ReLU to pre-activation features (CRD does, for AT and SP).
@@ -84,8 +99,8 @@ class Method:
     name: str
     label: str
     description: str
-    loss: FeatureLoss | None = None
-    taps: Taps | None = None
+    loss: FeatureLoss | str | None = None
+    taps: Taps | str | None = None
     static: bool = False
     relu: bool = False
     beta: float = 0.0
@@ -101,6 +116,23 @@ class Method:
     def default_beta(self, teacher: str | None = None, student: str | None = None) -> float:
         """β of the feature term for a ``(teacher, student)`` pair."""
         return self.beta_by_pair.get((teacher, student), self.beta)
+
+    def tap_names(self, spec: FeatureSpec) -> list[str]:
+        """The hook names this method compares on a model with features ``spec`` (no
+        repeats, in order); ``[]`` for a method without taps."""
+        if self.taps is None:
+            return []
+        names = getattr(spec, self.taps) if isinstance(self.taps, str) else self.taps(spec)
+        names = [names] if isinstance(names, str) else list(names)
+        return list(dict.fromkeys(names))
+
+    def feature_loss(
+        self, student: Features, targets: Features, config: DistillConfig
+    ) -> torch.Tensor:
+        """The feature term on one batch (the loss imported on first use)."""
+        if self.loss is None:
+            raise ValueError(f"method {self.name!r} has no feature loss")
+        return _resolve(self.loss)(student, targets, config)
 
 
 #: Every registered method by name, in registration order.
@@ -130,38 +162,7 @@ def get_method(name: str) -> Method:
         raise ValueError(f"unknown method {name!r}; expected one of {', '.join(METHODS)}") from None
 
 
-# -- the features the baselines compare ---------------------------------------------------------
-
-
-def feature_stages(spec: FeatureSpec) -> tuple[str, ...]:
-    """The stage outputs after the stem (CRD's ``feat[1:-1]``)."""
-    return spec.feature_stages
-
-
-def last_stage(spec: FeatureSpec) -> tuple[str, ...]:
-    """The last stage output."""
-    return (spec.last_stage,)
-
-
-def pooled_feature(spec: FeatureSpec) -> tuple[str, ...]:
-    """The classifier's input: the pooled, flattened feature."""
-    return (input_of(spec.classifier),)
-
-
-def _only(features: Features) -> torch.Tensor:
-    (value,) = features.values()
-    return value
-
-
-def _skd(student: Features, vectors: Features, config: DistillConfig) -> torch.Tensor:
-    return skd_loss_over_layers(student, vectors, config.skd_tau, config.skd_exclude_diagonal)
-
-
-def _pairwise(loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> FeatureLoss:
-    """A loss of one student tensor and one teacher tensor, as a :data:`FeatureLoss`."""
-    return lambda student, teacher, _config: loss(_only(student), _only(teacher))
-
-
+_LOSSES = "skdlib.distill.feature_losses"
 _SKD_BETA_BY_PAIR = {("vgg13", "vgg8"): 0.05}
 
 register(Method("none", "Student", "cross-entropy alone (a teacher, or the plain student)"))
@@ -169,37 +170,37 @@ register(Method("kd", "KD", "Hinton's KD: 0.1 CE + 0.9 KD(T)", ce_weight=0.1, kd
 register(
     Method(
         "skd", "SKD", "static KD: the teacher's semantic vectors, no teacher forward (Eq. 2-3)",
-        loss=_skd, static=True, beta=0.5, beta_by_pair=_SKD_BETA_BY_PAIR,
+        loss=f"{_LOSSES}:skd", static=True, beta=0.5, beta_by_pair=_SKD_BETA_BY_PAIR,
     )
 )  # fmt: skip
 register(
     Method(
         "skd+kd", "SKD+KD", "SKD and KD together (CE + KD + beta SKD)",
-        loss=_skd, static=True, beta=0.5, beta_by_pair=_SKD_BETA_BY_PAIR, kd_weight=1.0,
+        loss=f"{_LOSSES}:skd", static=True, beta=0.5, beta_by_pair=_SKD_BETA_BY_PAIR,
+        kd_weight=1.0,
     )
 )  # fmt: skip
 register(
     Method(
         "sp", "SP", "similarity-preserving: batch Gram of the last stage",
-        loss=_pairwise(sp_loss), taps=last_stage, relu=True, beta=3000.0,
+        loss=f"{_LOSSES}:sp", taps="last_stage", relu=True, beta=3000.0,
     )
 )  # fmt: skip
 register(
     Method(
         "rkd", "RKD", "relational KD: distances and angles of the pooled feature",
-        loss=_pairwise(rkd_loss), taps=pooled_feature, beta=1.0,
+        loss=f"{_LOSSES}:rkd", taps="pooled", beta=1.0,
     )
 )  # fmt: skip
 register(
     Method(
         "at", "AT", "attention transfer over the stage outputs",
-        loss=lambda student, teacher, _config: at_loss_sum(student, teacher),
-        taps=feature_stages, relu=True, beta=1000.0,
+        loss=f"{_LOSSES}:at", taps="feature_stages", relu=True, beta=1000.0,
     )
 )  # fmt: skip
 register(
     Method(
         "pkt", "PKT", "probabilistic KT: cosine-kernel conditionals of the pooled feature",
-        loss=_pairwise(pkt_loss), taps=pooled_feature, beta=30000.0,
+        loss=f"{_LOSSES}:pkt", taps="pooled", beta=30000.0,
     )
 )  # fmt: skip

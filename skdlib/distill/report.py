@@ -1,5 +1,5 @@
 """The paper's Table 1 from a job's results: the Markdown table beside the published numbers,
-and a bar chart.
+the per-method summaries, and the cells a chart draws (:func:`skdlib.viz.plot_results`).
 
 Rows follow the paper's order (teacher, student alone, KD, PKT, AT, SP, RKD, SKD), then any other
 method of the job in registry order; a row's label is its method's ``label``.
@@ -12,9 +12,6 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
-import numpy as np
-
 from .methods import get_method
 
 __all__ = [
@@ -25,7 +22,8 @@ __all__ = [
     "seconds_per_epoch",
     "method_summary",
     "compare_to_plain",
-    "plot_results",
+    "table_cells",
+    "table_pairs",
 ]
 
 #: Published top-1 (%) of the paper's Table 1 for the methods implemented here; ``"teacher"`` and
@@ -280,49 +278,45 @@ def compare_to_plain(
     return lines
 
 
-def plot_results(results: Mapping[str, Any], metric: str = "last_top1") -> plt.Figure:
-    """Bar chart of top-1 per method (and the teacher) for every pair of a results dict.
-
-    Bars are the mean over trials with a ± sample-std error bar; every trial is a black dot; each
-    bar is labelled with its mean, std and training seconds per epoch (the cost beside the
-    accuracy).
+def table_cells(
+    results: Mapping[str, Any], pair: tuple[str, str], metric: str = "last_top1"
+) -> list[dict[str, Any]]:
+    """The rows of one pair's column, in table order, each with the trials' values: what a chart
+    of the table draws (:func:`skdlib.viz.plot_results`). Rows without runs are left out.
 
     Returns:
-        The matplotlib figure.
+        ``[{"row", "label", "values", "seconds_per_epoch"}, ...]``; ``row`` is ``"teacher"``,
+        ``"none"`` or a method, ``label`` its row label.
+
+    Example:
+        >>> runs = [{"role": "student", "teacher": None, "student": "resnet20", "method": "none",
+        ...          "trial": 0, "last_top1": 30.0, "seconds": 9.0, "epochs": 3}]
+        >>> cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none"]}
+        >>> table_cells({"config": cfg, "runs": runs}, ("resnet56", "resnet20"))
+        [{'row': 'none', 'label': 'Student', 'values': [30.0], 'seconds_per_epoch': 3.0}]
     """
-    runs = results.get("runs", [])
-    pairs, methods = _table_rows(results)
-    fig, axes = plt.subplots(
-        1,
-        max(1, len(pairs)),
-        figsize=(5.0 * max(1, len(pairs)), 3.8),
-        squeeze=False,
-        layout="constrained",
-    )
-    for ax, pair in zip(axes[0], pairs, strict=False):
-        names, means, stds, rates, dots = [], [], [], [], []
-        for row in methods:
-            chosen = _select(runs, pair, row)
-            values = _finite(chosen, metric)
-            if not values:
-                continue
-            names.append(f"teacher\n{pair[0]}" if row == "teacher" else _row_label(row))
-            means.append(statistics.fmean(values))
-            stds.append(statistics.stdev(values) if len(values) > 1 else 0.0)
-            rates.append(seconds_per_epoch(chosen))
-            dots.append(values)
-        x = np.arange(len(names))
-        ax.bar(x, means, yerr=stds, capsize=4, color=["0.6"] + ["C0"] * (len(names) - 1))
-        for i, values in enumerate(dots):
-            ax.plot([i] * len(values), values, "k.", markersize=4)
-        for i, (m, sd, rate) in enumerate(zip(means, stds, rates, strict=True)):
-            label = f"{m:.1f}" + (f" ± {sd:.1f}" if sd else "")
-            if rate is not None:
-                label += f"\n{rate:.1f} s/epoch"
-            ax.text(i, m + sd, label, ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(x, names)
-        ax.set_ylim(0, max(m + sd for m, sd in zip(means, stds, strict=True)) * 1.25 + 1)
-        n = max((len(v) for v in dots[1:]), default=1)
-        ax.set_title(f"{pair_label(*pair)} · students: mean ± std of {n} seeds", fontsize=9)
-        ax.set_ylabel(f"top-1 % ({metric.replace('_', ' ')})")
-    return fig
+    _, rows = _table_rows(results)
+    cells = []
+    for row in rows:
+        chosen = _select(results.get("runs", []), tuple(pair), row)
+        values = _finite(chosen, metric)
+        if values:
+            cells.append(
+                {
+                    "row": row,
+                    "label": _row_label(row),
+                    "values": values,
+                    "seconds_per_epoch": seconds_per_epoch(chosen),
+                }
+            )
+    return cells
+
+
+def table_pairs(results: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ``(teacher, student)`` pairs of a results dict, in its config's order.
+
+    Example:
+        >>> table_pairs({"config": {"pairs": [["resnet56", "resnet20"]]}})
+        [('resnet56', 'resnet20')]
+    """
+    return _table_rows(results)[0]

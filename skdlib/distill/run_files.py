@@ -14,13 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, filenames
 from ..checkpoint import atomic_save, atomic_write_text, csv_text, load_checkpoint
-from .model_io import save_model
+from ..models import save_model
 
-__all__ = ["RunFiles", "RunSummary", "CHECKPOINT_FORMAT"]
-
-CHECKPOINT_FORMAT = "skdlib.distill-checkpoint/1"
+__all__ = ["RunFiles", "RunSummary"]
 
 
 @dataclass
@@ -59,7 +57,7 @@ class RunFiles:
     def _save_checkpoint(self, path: Path) -> None:
         atomic_save(
             {
-                "format": CHECKPOINT_FORMAT,
+                "format": filenames.DISTILL_CHECKPOINT_FORMAT,
                 "signature": self.signature(),
                 "epoch": self.epoch,
                 "student": self.student.state_dict(),
@@ -73,7 +71,7 @@ class RunFiles:
     def _resume(self, path: Path) -> None:
         state = load_checkpoint(
             path,
-            CHECKPOINT_FORMAT,
+            filenames.DISTILL_CHECKPOINT_FORMAT,
             self.signature(),
             "training checkpoint",
             "delete the folder or choose another out_dir",
@@ -95,10 +93,10 @@ class RunFiles:
         summary = asdict(self.summary)
         history = summary.pop("history")
         atomic_write_text(
-            out / "metrics.json",
+            out / filenames.METRICS,
             json.dumps({**info, **summary, "history": history}, indent=1, allow_nan=False),
         )
-        atomic_write_text(out / "metrics.csv", csv_text(history))
+        atomic_write_text(out / filenames.METRICS_CSV, csv_text(history))
 
     def _record(self, row: dict[str, float], out: Path | None) -> None:
         s = self.summary
@@ -114,8 +112,13 @@ class RunFiles:
             return
         if self.dist.main:
             if improved:
-                save_model(self.student, self.student_arch, out / "best.pt", **self._model_info())
-            self._save_checkpoint(out / "checkpoint.pt")
+                save_model(
+                    self.student,
+                    self.student_arch,
+                    out / filenames.BEST_MODEL,
+                    **self._model_info(),
+                )
+            self._save_checkpoint(out / filenames.CHECKPOINT)
             self._write_metrics(out)
         self.dist.barrier()  # no rank runs ahead of the files of this epoch
 

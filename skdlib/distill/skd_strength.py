@@ -85,7 +85,7 @@ def skd_strength(
 
     Args:
         student: a classifier whose modules named in ``vectors`` give ``(B, C_l, H, W)`` stage
-            outputs (e.g. a :func:`~skdlib.distill.models.create_model` model with the teacher's
+            outputs (e.g. a :func:`~skdlib.models.create_model` model with the teacher's
             :class:`NeuronEmbedding` from ``run_table1``).
         vectors: ``{stage: (C_l, K)}`` frozen teacher vectors, or the embedding holding them.
         batches: ``(images (B, 3, H, W), labels (B,))`` pairs, e.g. a few loader batches.

@@ -9,7 +9,7 @@
 Example::
 
     train, test = load_split("cifar100", True), load_split("cifar100", False)
-    tl, vl = make_loader(train, 64, train=True), make_loader(test, 256, train=False)
+    tl, vl = cifar_loader(train, 64, train=True), cifar_loader(test, 256, train=False)
     teacher = train_model("resnet32x4", tl, vl, DistillConfig(), out_dir="runs/t")
     emb = embed_teacher("runs/t/model.pt", train, out_dir="runs/t")
     student = train_model("resnet8x4", tl, vl, DistillConfig(method="skd"),
@@ -26,14 +26,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import filenames
 from ..checkpoint import load_artifact
 from ..embedding import EmbeddingConfig, EmbeddingTrainer, NeuronEmbedding
+from ..models import create_model, load_model, stage_names
 from ..runtime import resolve_device
-from .cifar import make_loader
+from .cifar import cifar_loader
 from .config import DistillConfig
 from .distributed import Distributed
-from .model_io import load_model
-from .models import create_model, stage_names
 from .trainer import DistillTrainer
 
 __all__ = ["train_model", "embed_teacher", "finished_embedding"]
@@ -46,7 +46,7 @@ def train_model(
     config: DistillConfig | None = None,
     out_dir: str | os.PathLike | None = None,
     *,
-    teacher: nn.Module | str | os.PathLike | None = None,
+    teacher_model: nn.Module | str | os.PathLike | None = None,
     teacher_arch: str | None = None,
     embedding: NeuronEmbedding | str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
     num_classes: int = 100,
@@ -60,12 +60,12 @@ def train_model(
     A teacher is this with ``method="none"``; its ``out_dir/model.pt`` is what students and
     :func:`embed_teacher` load. Returns the trainer (``.student``, ``.summary``). Under
     ``torchrun``, pass :func:`~skdlib.distill.distributed.init_distributed`'s result as
-    ``distributed`` (and to :func:`~skdlib.distill.cifar.make_loader`).
+    ``distributed`` (and to :func:`~skdlib.distill.cifar.cifar_loader`).
 
     Example:
-        >>> from skdlib.distill.cifar import load_split, make_loader
+        >>> from skdlib.distill.cifar import load_split, cifar_loader
         >>> ds = load_split("synthetic", train=False, n_per_class=1)
-        >>> loader = make_loader(ds, 50, train=False, device="cpu")
+        >>> loader = cifar_loader(ds, 50, train=False, device="cpu")
         >>> t = train_model("resnet20", loader, loader, DistillConfig(epochs=1), progress=False)
         >>> t.summary.epochs_done
         1
@@ -77,7 +77,7 @@ def train_model(
         student,
         config,
         student_arch=arch,
-        teacher=teacher,
+        teacher_model=teacher_model,
         teacher_arch=teacher_arch,
         embedding=embedding,
         device=device,
@@ -88,7 +88,7 @@ def train_model(
 
 
 def embed_teacher(
-    teacher: nn.Module | str | os.PathLike,
+    teacher_model: nn.Module | str | os.PathLike,
     dataset: Any,
     config: EmbeddingConfig | None = None,
     out_dir: str | os.PathLike | None = None,
@@ -108,10 +108,11 @@ def embed_teacher(
     ``ValueError`` names what differs; a finished result is never silently replaced or reused).
 
     Args:
-        teacher: a trained model or its file (:func:`load_model`).
+        teacher_model: a trained model or its file (:func:`skdlib.models.load_model`).
         dataset: the training split from :func:`skdlib.distill.cifar.load_split`.
         config: :class:`~skdlib.embedding.EmbeddingConfig`; default the paper's (SGD lr 0.1,
-            100 epochs, K = 16). ``optimizer="adam", lr=0.01`` converges in far fewer steps.
+            100 epochs, K = 16, mini-batches). ``optimizer="adam", lr=0.01`` converges in far
+            fewer steps; ``mode="dataset_mean"`` fits the same objective from one pass.
         teacher_arch: recorded in the artifact (read from skdlib model files).
 
     Returns:
@@ -119,14 +120,14 @@ def embed_teacher(
     """
     out = Path(out_dir) if out_dir is not None else None
     config = config or EmbeddingConfig()
-    if teacher_arch is None and isinstance(teacher, (str, os.PathLike)):
-        teacher_arch = load_artifact(teacher, "model checkpoint").get("arch")
+    if teacher_arch is None and isinstance(teacher_model, (str, os.PathLike)):
+        teacher_arch = load_artifact(teacher_model, "model checkpoint").get("arch")
     data_info = _data_info(dataset)
-    if out is not None and (out / "embedding.pt").exists():
+    if out is not None and (out / filenames.EMBEDDING).exists():
         return finished_embedding(out, dataset, config, teacher_arch)
-    model = load_model(teacher, teacher_arch)
+    model = load_model(teacher_model, teacher_arch)
     device = resolve_device(device)
-    loader = make_loader(
+    loader = cifar_loader(
         dataset, batch_size, train=False, shuffle=True, device=device, pipeline=pipeline
     )
     trainer = EmbeddingTrainer(
@@ -137,10 +138,10 @@ def embed_teacher(
         arch=teacher_arch,
         data_info=data_info,
     )
-    checkpoint = out / "embedding.ckpt" if out is not None else None
-    emb = trainer.fit(loader, checkpoint=checkpoint, progress=progress)
+    checkpoint = out / filenames.EMBEDDING_CHECKPOINT if out is not None else None
+    emb = trainer.train(loader, checkpoint=checkpoint, progress=progress)
     if out is not None:
-        emb.save(out / "embedding.pt")
+        emb.save(out / filenames.EMBEDDING)
     return emb
 
 
@@ -169,7 +170,7 @@ def finished_embedding(
         finished_embedding("runs/t", train, EmbeddingConfig(dim=32), "resnet32x4")
         # ValueError: runs/t/embedding.pt was made with other settings (dim: 16 -> 32) ...
     """
-    path = Path(out_dir) / "embedding.pt"
+    path = Path(out_dir) / filenames.EMBEDDING
     if not path.exists():
         return None
     data_info = _data_info(dataset)

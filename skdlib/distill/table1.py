@@ -22,10 +22,11 @@ Config keys (all optional except ``out``)::
      "train_per_class": 50, "test_per_class": 10, "data_seed": 0,     # synthetic only
      "pairs": "paper" | [["resnet56", "resnet20"], ...],
      "methods": ["none", "kd", "skd", "sp", "rkd", "at", "pkt"], "trials": 3,
-     "teacher": {DistillConfig fields}, "student": {DistillConfig fields},
+     "teacher_config": {DistillConfig fields}, "student_config": {DistillConfig fields},
      "embedding": {EmbeddingConfig fields},
      "teacher_checkpoints": {"resnet56": "path/to/model.pt"},
-     "device": "auto", "pipeline": "auto", "workers": 0, "eval_batch_size": 256}
+     "device": "auto", "pipeline": "auto", "workers": null, "eval_batch_size": 256}
+    # workers null: skdlib.loaders.default_workers()
 
 Example (a few CPU minutes)::
 
@@ -44,17 +45,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import filenames
 from ..checkpoint import atomic_write_text, csv_text
 from ..config import ConfigError, JsonConfig
 from ..embedding import EmbeddingConfig
+from ..models import CIFAR_ARCHS, PAPER_PAIRS, load_model, stage_channels, stage_names
 from ..progress import show_bars, tqdm
 from ..runtime import resolve_device
-from .cifar import DATASETS, load_split, make_loader
-from .config import DistillConfig
+from .cifar import cifar_loader, load_split
+from .config import DATASETS, DistillConfig
 from .evaluate import evaluate
 from .methods import get_method
-from .model_io import load_model
-from .models import MODEL_NAMES, PAPER_PAIRS, stage_channels, stage_names
 from .report import render_table1
 from .steps import embed_teacher, finished_embedding, train_model
 
@@ -80,13 +81,13 @@ class Table1Config(JsonConfig):
     pairs: list[tuple[str, str]] | str = field(default_factory=lambda: list(PAPER_PAIRS))
     methods: list[str] = field(default_factory=lambda: ["none", "kd", "skd"])
     trials: int = 3
-    teacher: dict[str, Any] = field(default_factory=dict)
-    student: dict[str, Any] = field(default_factory=dict)
-    embedding: dict[str, Any] = field(default_factory=dict)
+    teacher_config: dict[str, Any] = field(default_factory=dict)
+    student_config: dict[str, Any] = field(default_factory=dict)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     teacher_checkpoints: dict[str, str] = field(default_factory=dict)
     device: str = "auto"
     pipeline: str = "auto"
-    workers: int = 0
+    workers: int | None = None
     eval_batch_size: int = 256
 
     def __post_init__(self) -> None:
@@ -98,10 +99,10 @@ class Table1Config(JsonConfig):
                 )
             self.pairs = list(PAPER_PAIRS)
         for pair in self.pairs:
-            if any(m not in MODEL_NAMES for m in pair):
+            if any(m not in CIFAR_ARCHS for m in pair):
                 raise ConfigError(
                     f"key 'pairs': {list(pair)} is not a [teacher, student] pair of model names "
-                    f"({', '.join(MODEL_NAMES)})"
+                    f"({', '.join(CIFAR_ARCHS)})"
                 )
         if not self.methods:
             raise ConfigError("key 'methods': choose at least one method")
@@ -122,12 +123,11 @@ class Table1Config(JsonConfig):
             raise ConfigError(f"key 'data' must be one of {DATASETS}, got {self.data!r}")
         if self.trials < 1:
             raise ConfigError(f"key 'trials' must be >= 1, got {self.trials}")
-        for key in ("teacher", "student"):
+        for key in ("teacher_config", "student_config"):
             overrides = getattr(self, key)
             if "method" in overrides:
                 raise ConfigError(f"key '{key}' must not set 'method' (set 'methods' instead)")
             DistillConfig.from_dict(overrides, where=f"key '{key}'")
-        EmbeddingConfig.from_dict(self.embedding, where="key 'embedding'")
         teachers = {t for t, _ in self.pairs}
         for name, path in self.teacher_checkpoints.items():
             if name not in teachers:
@@ -140,13 +140,16 @@ class Table1Config(JsonConfig):
                     f"key 'teacher_checkpoints': the file for {name}, {path}, does not exist"
                 )
 
-    def teacher_config(self) -> DistillConfig:
-        return DistillConfig.from_dict({**self.teacher, "method": "none"})
+    def teacher_run(self) -> DistillConfig:
+        """The :class:`DistillConfig` a teacher trains with (``teacher_config``, no method)."""
+        return DistillConfig.from_dict({**self.teacher_config, "method": "none"})
 
-    def student_config(self, method: str, trial: int) -> DistillConfig:
-        base = DistillConfig.from_dict(self.student)
+    def student_run(self, method: str, trial: int) -> DistillConfig:
+        """The :class:`DistillConfig` of one student run: ``student_config`` with ``method``,
+        and the seed moved on by ``trial``."""
+        base = DistillConfig.from_dict(self.student_config)
         seed = base.seed + trial
-        return DistillConfig.from_dict({**self.student, "method": method, "seed": seed})
+        return DistillConfig.from_dict({**self.student_config, "method": method, "seed": seed})
 
 
 def _stages(stages: list[tuple[str, int]]) -> str:
@@ -198,9 +201,9 @@ def _save_results(out: Path, cfg: Table1Config, rows: list[dict]) -> dict[str, A
         "runs": rows,
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    atomic_write_text(out / "results.json", json.dumps(results, indent=1))
-    atomic_write_text(out / "results.csv", csv_text(rows))
-    atomic_write_text(out / "table1.md", render_table1(results) + "\n")
+    atomic_write_text(out / filenames.RESULTS, json.dumps(results, indent=1))
+    atomic_write_text(out / filenames.RESULTS_CSV, csv_text(rows))
+    atomic_write_text(out / filenames.TABLE1_MD, render_table1(results) + "\n")
     return results
 
 
@@ -233,12 +236,12 @@ def run_table1(
 
     def train_loader(batch_size: int):
         if batch_size not in loaders:
-            loaders[batch_size] = make_loader(
+            loaders[batch_size] = cifar_loader(
                 train_set, batch_size, True, device, cfg.pipeline, workers=cfg.workers
             )
         return loaders[batch_size]
 
-    test_loader = make_loader(
+    test_loader = cifar_loader(
         test_set, cfg.eval_batch_size, False, device, cfg.pipeline, workers=cfg.workers
     )
     num_classes = len(train_set.classes)
@@ -254,13 +257,11 @@ def run_table1(
     )
 
     for name in teachers if needs_embedding else ():  # a changed embedding config stops here
-        finished_embedding(
-            out / "teachers" / name, train_set, EmbeddingConfig.from_dict(cfg.embedding), name
-        )
+        finished_embedding(out / "teachers" / name, train_set, cfg.embedding, name)
     model_files: dict[str, Path] = {}
     for name in teachers:
         folder = out / "teachers" / name
-        tcfg = cfg.teacher_config()
+        tcfg = cfg.teacher_run()
         overall.set_postfix_str(f"teacher {name}")
         if name in cfg.teacher_checkpoints:
             path = Path(cfg.teacher_checkpoints[name])
@@ -280,7 +281,7 @@ def run_table1(
                 progress=progress,
             )
             summary = trainer.summary.__dict__
-            model_files[name] = folder / "model.pt"
+            model_files[name] = folder / filenames.MODEL
         rows.append(
             _row("teacher", {"student": name, "method": "none", "trial": 0}, summary, folder)
         )
@@ -291,7 +292,7 @@ def run_table1(
             embed_teacher(
                 model_files[name],
                 train_set,
-                EmbeddingConfig.from_dict(cfg.embedding),
+                cfg.embedding,
                 folder,
                 teacher_arch=name,
                 batch_size=tcfg.batch_size,
@@ -303,7 +304,7 @@ def run_table1(
 
     for run in students:
         folder = _run_dir(out, run)
-        scfg = cfg.student_config(run["method"], run["trial"])
+        scfg = cfg.student_run(run["method"], run["trial"])
         overall.set_postfix_str(f"{run['method']} {run['student']} trial {run['trial']}")
         teacher = run["teacher"]
         method = get_method(run["method"])
@@ -313,9 +314,9 @@ def run_table1(
             test_loader,
             scfg,
             folder,
-            teacher=model_files[teacher] if method.teacher_forward else None,
+            teacher_model=model_files[teacher] if method.teacher_forward else None,
             teacher_arch=teacher,
-            embedding=out / "teachers" / teacher / "embedding.pt" if method.static else None,
+            embedding=out / "teachers" / teacher / filenames.EMBEDDING if method.static else None,
             num_classes=num_classes,
             device=device,
             progress=progress,

@@ -29,8 +29,10 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data.distributed import DistributedSampler
 
+from .. import filenames
 from ..embedding import NeuronEmbedding
 from ..hooks import capture, layer_channels
+from ..models import classifier, load_model, save_model
 from ..progress import epoch_lines, show_bars, tqdm
 from ..runtime import resolve_device
 from ..schedule import epoch_seed
@@ -38,9 +40,8 @@ from .baselines import kd_loss
 from .config import DistillConfig
 from .distributed import Distributed, rank_slice
 from .evaluate import check_finite_epoch, evaluate
-from .features import FeatureSpec, classifier, feature_spec
+from .features import FeatureSpec, feature_spec
 from .methods import get_method
-from .model_io import load_model, save_model
 from .run_files import RunFiles, RunSummary
 
 __all__ = ["DistillTrainer"]
@@ -53,8 +54,8 @@ class DistillTrainer(RunFiles):
         student: the model to train, e.g. ``create_model("resnet8x4")``.
         config: :class:`~skdlib.distill.DistillConfig` (method, schedule, loss weights).
         student_arch: the student's architecture (recorded; chooses SKD's β for vgg13→vgg8).
-        teacher: for methods that run the teacher (:attr:`Method.teacher_forward`): an
-            ``nn.Module`` or a model file (:func:`~skdlib.distill.load_model`). **Ignored, never
+        teacher_model: for methods that run the teacher (:attr:`Method.teacher_forward`): an
+            ``nn.Module`` or a model file (:func:`~skdlib.models.load_model`). **Ignored, never
             loaded and never called** otherwise (``none``, ``skd``).
         teacher_arch: the teacher's architecture (needed to load a RepDistiller checkpoint;
             recorded; chooses β; read from the embedding when not given).
@@ -69,7 +70,7 @@ class DistillTrainer(RunFiles):
             message names the layers and both channel counts.
 
     Example:
-        >>> from skdlib.distill.models import create_model
+        >>> from skdlib.models import create_model
         >>> cfg = DistillConfig(method="skd", epochs=1)
         >>> vecs = {n: torch.randn(c, 16) for n, c in zip(["layer1", "layer2", "layer3"],
         ...                                               [16, 32, 64])}
@@ -84,7 +85,7 @@ class DistillTrainer(RunFiles):
         student: nn.Module,
         config: DistillConfig | None = None,
         student_arch: str | None = None,
-        teacher: nn.Module | str | os.PathLike | None = None,
+        teacher_model: nn.Module | str | os.PathLike | None = None,
         teacher_arch: str | None = None,
         embedding: NeuronEmbedding | str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
         device: str | torch.device | None = None,
@@ -101,10 +102,10 @@ class DistillTrainer(RunFiles):
         self.student_arch = student_arch or type(student).__name__.lower()
         self.teacher_arch = teacher_arch
         self.spec = feature_spec(student)
-        self.teacher: nn.Module | None = None
+        self.teacher_model: nn.Module | None = None
         self.teacher_spec: FeatureSpec | None = None
         if self.method.teacher_forward:
-            self._load_teacher(teacher)
+            self._load_teacher(teacher_model)
         self.vectors: dict[str, torch.Tensor] = {}
         self.embedding_meta: dict[str, Any] = {}
         if self.method.static:
@@ -127,21 +128,22 @@ class DistillTrainer(RunFiles):
         self._teacher_out: dict[str, torch.Tensor] = {}
 
     # -- set-up ---------------------------------------------------------------------------------
-    def _load_teacher(self, teacher) -> None:
+    def _load_teacher(self, teacher_model) -> None:
         name = self.method.name
-        if teacher is None:
+        if teacher_model is None:
             raise ValueError(
-                f"method {name!r} needs the teacher model: pass teacher= (a model or a model file)"
+                f"method {name!r} needs the teacher model: pass teacher_model= (a model or a "
+                "model file)"
             )
-        self.teacher = load_model(teacher, self.teacher_arch).to(self.device).eval()
+        self.teacher_model = load_model(teacher_model, self.teacher_arch).to(self.device).eval()
         if self.config.channels_last:
-            self.teacher.to(memory_format=torch.channels_last)
-        for p in self.teacher.parameters():
+            self.teacher_model.to(memory_format=torch.channels_last)
+        for p in self.teacher_model.parameters():
             p.requires_grad_(False)
-        self.teacher_spec = feature_spec(self.teacher)
+        self.teacher_spec = feature_spec(self.teacher_model)
         s_out, t_out = (
             classifier(self.student)[1].out_features,
-            classifier(self.teacher)[1].out_features,
+            classifier(self.teacher_model)[1].out_features,
         )
         if s_out != t_out:
             raise ValueError(
@@ -149,7 +151,10 @@ class DistillTrainer(RunFiles):
                 f"has {s_out}; distillation needs the same classes"
             )
         if self.method.taps is not None:
-            s_taps, t_taps = self._taps(self.spec), self._taps(self.teacher_spec)
+            s_taps, t_taps = (
+                self.method.tap_names(self.spec),
+                self.method.tap_names(self.teacher_spec),
+            )
             if len(s_taps) != len(t_taps):
                 raise ValueError(
                     f"{self.method.label} pairs features by position: student "
@@ -188,7 +193,7 @@ class DistillTrainer(RunFiles):
                 f"{list(vectors)}, but student {self.student_arch} has no "
                 f"{', '.join(map(repr, missing)) or 'layers'} (its stage outputs: "
                 f"{list(self.spec.stages)}). Use a teacher/student pair of the same family "
-                "(see skdlib.distill.models.PAPER_PAIRS)."
+                "(see skdlib.models.PAPER_PAIRS)."
             )
         widths = layer_channels(self.student, list(vectors), (3, 32, 32))
         wrong = [
@@ -200,24 +205,21 @@ class DistillTrainer(RunFiles):
         if wrong:
             raise ValueError(
                 "; ".join(wrong) + f". {self.method.label} needs equal widths in every paired "
-                "layer: use a pair whose stage widths match (skdlib.distill.models.PAPER_PAIRS)."
+                "layer: use a pair whose stage widths match (skdlib.models.PAPER_PAIRS)."
             )
 
     # -- features -------------------------------------------------------------------------------
-    def _taps(self, spec: FeatureSpec) -> list[str]:
-        return list(dict.fromkeys(self.method.taps(spec))) if self.method.taps else []
-
     def _ensure_hooks(self) -> None:
         """Register the forward hooks the method's features need (kept until :meth:`close`)."""
         if self._hooks is not None:
             return
         self._hooks = ExitStack()
-        student = list(self.vectors) if self.method.static else self._taps(self.spec)
+        student = list(self.vectors) if self.method.static else self.method.tap_names(self.spec)
         if student:
             self._student_out = self._hooks.enter_context(capture(self.student, student))
-        if self.teacher is not None and not self.method.static and self.method.taps:
-            teacher = self._taps(self.teacher_spec)
-            self._teacher_out = self._hooks.enter_context(capture(self.teacher, teacher))
+        if self.teacher_model is not None and not self.method.static and self.method.taps:
+            teacher = self.method.tap_names(self.teacher_spec)
+            self._teacher_out = self._hooks.enter_context(capture(self.teacher_model, teacher))
 
     def close(self) -> None:
         """Remove the forward hooks (``fit`` does this when it returns)."""
@@ -236,7 +238,7 @@ class DistillTrainer(RunFiles):
             targets = self.vectors
         else:
             targets = self._features(self._teacher_out, self.teacher_spec)
-        return self.method.loss(student, targets, self.config)
+        return self.method.feature_loss(student, targets, self.config)
 
     # -- one step -------------------------------------------------------------------------------
     def train_step(self, images: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -263,9 +265,9 @@ class DistillTrainer(RunFiles):
         loss = ce if w["ce"] == 1.0 else w["ce"] * ce
         zero = torch.zeros((), device=self.device)
         kd = distill = zero
-        if self.teacher is not None:
+        if self.teacher_model is not None:
             with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
-                t_logits = self.teacher(images).float()
+                t_logits = self.teacher_model(images).float()
             if w["kd"]:
                 kd = kd_loss(logits, t_logits, self.config.kd_temperature)
                 loss = loss + w["kd"] * kd
@@ -297,7 +299,7 @@ class DistillTrainer(RunFiles):
 
         Args:
             train_loader: ``(images, targets)`` batches with augmentation
-                (:func:`~skdlib.distill.cifar.make_loader`).
+                (:func:`~skdlib.distill.cifar.cifar_loader`).
             test_loader: the test split, evaluated after every epoch.
             out_dir: run folder; if it holds a checkpoint of this run, training resumes there.
                 ``None`` keeps everything in memory.
@@ -311,8 +313,8 @@ class DistillTrainer(RunFiles):
         """
         cfg = self.config
         out = Path(out_dir) if out_dir is not None else None
-        if out is not None and (out / "checkpoint.pt").exists():
-            self._resume(out / "checkpoint.pt")
+        if out is not None and (out / filenames.CHECKPOINT).exists():
+            self._resume(out / filenames.CHECKPOINT)
         stop = cfg.epochs if until is None else min(int(until), cfg.epochs)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -343,9 +345,9 @@ class DistillTrainer(RunFiles):
                     )
         finally:
             self.close()
-        done = out is not None and self.summary.complete and not (out / "model.pt").exists()
+        done = out is not None and self.summary.complete and not (out / filenames.MODEL).exists()
         if done and self.dist.main:
-            save_model(self.student, self.student_arch, out / "model.pt", **self._model_info())
+            save_model(self.student, self.student_arch, out / filenames.MODEL, **self._model_info())
         self.dist.barrier()
         return asdict(self.summary)
 

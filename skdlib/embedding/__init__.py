@@ -22,17 +22,16 @@ Example:
     (torch.Size([8, 4]), 3)
 """
 
-from .artifact import NeuronEmbedding
-from .callbacks import Callback, VectorSnapshots
-from .config import EmbeddingConfig
-from .trainer import EmbeddingTrainer
-from .vectors import SemanticVectors
+import lazy_loader as _lazy
 
-__all__ = [
-    "Callback",
-    "EmbeddingConfig",
-    "EmbeddingTrainer",
-    "NeuronEmbedding",
-    "SemanticVectors",
-    "VectorSnapshots",
-]
+# every public name, imported from its module on first use (scientific-python SPEC 1)
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "artifact": ["NeuronEmbedding"],
+        "callbacks": ["Callback", "VectorSnapshots"],
+        "config": ["EmbeddingConfig"],
+        "trainer": ["EmbeddingTrainer"],
+        "vectors": ["SemanticVectors"],
+    },
+)

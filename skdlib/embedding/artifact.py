@@ -15,16 +15,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
+from .. import filenames
 from ..checkpoint import atomic_save, check_format, load_artifact
 from ..hooks import layer_channels, resolve_modules
 from ..losses import pairwise_cosine
 
 __all__ = ["NeuronEmbedding"]
-
-ARTIFACT_FORMAT = "skdlib.neuron-embedding/1"
 
 
 @dataclass
@@ -69,14 +67,14 @@ class NeuronEmbedding:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the artifact atomically (one ``torch.save`` file)."""
         return atomic_save(
-            {"format": ARTIFACT_FORMAT, "vectors": self.vectors, "meta": self.meta}, path
+            {"format": filenames.EMBEDDING_FORMAT, "vectors": self.vectors, "meta": self.meta}, path
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike, model: nn.Module | None = None) -> NeuronEmbedding:
         """Read an artifact; with ``model``, also check it fits (see :meth:`check_model`)."""
         state = load_artifact(path, "neuron embedding")
-        check_format(state, ARTIFACT_FORMAT, path, "neuron embedding")
+        check_format(state, filenames.EMBEDDING_FORMAT, path, "neuron embedding")
         emb = cls(dict(state["vectors"]), dict(state["meta"]))
         if model is not None:
             emb.check_model(model, source=str(path))
@@ -128,6 +126,8 @@ class NeuronEmbedding:
     ) -> list[tuple[int, float]]:
         data = self._layer(layer)
         k_all = min(len(data), k + len(exclude))
+        from sklearn.neighbors import NearestNeighbors  # loaded on first query
+
         index = NearestNeighbors(n_neighbors=k_all, metric="cosine", algorithm="brute").fit(data)
         dist, idx = index.kneighbors(query[None, :])
         hits = [(int(i), float(1.0 - d)) for d, i in zip(dist[0], idx[0], strict=True)]

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .. import filenames
 from ..checkpoint import atomic_save, check_format, load_artifact
 
 if TYPE_CHECKING:
     from .trainer import EmbeddingTrainer
 
 __all__ = ["Callback", "VectorSnapshots"]
-
-SNAPSHOTS_FORMAT = "skdlib.vector-snapshots/1"
 
 
 class Callback:
@@ -104,7 +103,7 @@ class VectorSnapshots(Callback):
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "format": SNAPSHOTS_FORMAT,
+            "format": filenames.SNAPSHOTS_FORMAT,
             "every": self.every,
             "step": self.step,
             "epoch": self.epoch,
@@ -131,7 +130,7 @@ class VectorSnapshots(Callback):
     def load(cls, path: str | os.PathLike) -> VectorSnapshots:
         """Read snapshots written by :meth:`save`."""
         state = load_artifact(path, "vector snapshots")
-        check_format(state, SNAPSHOTS_FORMAT, path, "vector-snapshots file")
+        check_format(state, filenames.SNAPSHOTS_FORMAT, path, "vector-snapshots file")
         snaps = cls()
         snaps.load_state_dict(state)
         return snaps

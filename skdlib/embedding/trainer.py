@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import __version__
+from .. import __version__, filenames
 from ..checkpoint import atomic_save, load_checkpoint
 from ..hooks import capture, check_finite, layer_channels, resolve_modules
 from ..losses import activation_target, embedding_loss_over_layers, relation_cross_entropy_to
@@ -39,8 +39,6 @@ from .config import EmbeddingConfig
 from .vectors import SemanticVectors
 
 __all__ = ["EmbeddingTrainer"]
-
-CHECKPOINT_FORMAT = "skdlib.embedding-checkpoint/1"
 
 
 def _batch_images(batch: Any) -> torch.Tensor:
@@ -180,7 +178,7 @@ class EmbeddingTrainer:
     def _save_checkpoint(self, path: Path, callbacks) -> None:
         atomic_save(
             {
-                "format": CHECKPOINT_FORMAT,
+                "format": filenames.EMBEDDING_CHECKPOINT_FORMAT,
                 "signature": self._run_signature(),
                 "epoch": self.epoch,
                 "vectors": {k: v.detach().cpu() for k, v in self.vectors.as_dict().items()},
@@ -197,7 +195,7 @@ class EmbeddingTrainer:
     def _resume(self, path: Path, callbacks) -> None:
         state = load_checkpoint(
             path,
-            CHECKPOINT_FORMAT,
+            filenames.EMBEDDING_CHECKPOINT_FORMAT,
             self._run_signature(),
             "embedding checkpoint",
             "delete it or pass another checkpoint path",
@@ -214,6 +212,23 @@ class EmbeddingTrainer:
                 cb.load_state_dict(cb_state)
 
     # -- training -------------------------------------------------------------------------------
+    def train(
+        self,
+        loader: Iterable,
+        checkpoint: str | os.PathLike | None = None,
+        callbacks: Sequence[Callback] = (),
+        progress: bool | str = True,
+    ) -> NeuronEmbedding:
+        """Train the way ``config.mode`` says: :meth:`fit` (``"minibatch"``, the paper's,
+        checkpointed to ``checkpoint`` and resumable) or :meth:`fit_dataset_mean`
+        (``"dataset_mean"``, ``config.steps`` steps; it needs no checkpoint).
+        """
+        if self.config.mode == "dataset_mean":
+            return self.fit_dataset_mean(
+                loader, steps=self.config.steps, callbacks=callbacks, progress=progress
+            )
+        return self.fit(loader, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+
     def fit(
         self,
         loader: Iterable,
@@ -267,7 +282,9 @@ class EmbeddingTrainer:
                     self._save_checkpoint(ckpt, callbacks)
             for cb in callbacks:
                 cb.on_train_end(self)
-        return self.result(loader)
+        emb = self.result(loader)
+        emb.meta["training"]["mode"] = "minibatch"  # what ran
+        return emb
 
     def _end_epoch(self, epoch: int, mean_loss: float, seconds: float, callbacks) -> float:
         """Step the lr schedule, record the epoch in :attr:`history`, run the callbacks.
@@ -376,8 +393,10 @@ class EmbeddingTrainer:
             self._end_epoch(epoch, total / per_epoch, time.perf_counter() - start, callbacks)
         for cb in callbacks:
             cb.on_train_end(self)
-        emb = self.result(loader)
-        emb.meta["training"]["mode"] = f"dataset-mean, {per_epoch * cfg.epochs} steps"
+        emb = self.result(loader)  # what ran, in the config's spelling
+        emb.meta["training"].update(
+            mode="dataset_mean", steps=steps, steps_taken=per_epoch * cfg.epochs
+        )
         return emb
 
     def result(self, loader: Iterable | None = None) -> NeuronEmbedding:

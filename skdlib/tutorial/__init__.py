@@ -15,47 +15,27 @@ like a step of the tutorial:
 * :mod:`~skdlib.tutorial.notebooks` — :func:`execute_notebooks` (papermill) and its summary.
 """
 
-from .claims import Claim
-from .network import load_torchvision_model, random_network, studied_network
-from .notebooks import NotebookFailed, execute_notebooks, notebook_paths, write_summary
-from .outputs import MissingInputError, OutputFolder, project_root, shown_path
-from .profiles import PROFILES, Profile, default_profile, get_profile
-from .steps import (
-    broden,
-    check_paper_inputs,
-    data_dir,
-    display_set,
-    distillation_batches,
-    distillation_config,
-    embedding_loader,
-    train_embedding,
-    vector_snapshots,
-)
+import lazy_loader as _lazy
 
-__all__ = [
-    "PROFILES",
-    "Claim",
-    "MissingInputError",
-    "NotebookFailed",
-    "OutputFolder",
-    "Profile",
-    "broden",
-    "check_paper_inputs",
-    "data_dir",
-    "default_profile",
-    "display_set",
-    "distillation_batches",
-    "distillation_config",
-    "embedding_loader",
-    "execute_notebooks",
-    "get_profile",
-    "load_torchvision_model",
-    "notebook_paths",
-    "project_root",
-    "random_network",
-    "shown_path",
-    "studied_network",
-    "train_embedding",
-    "vector_snapshots",
-    "write_summary",
-]
+# every public name, imported from its module on first use (scientific-python SPEC 1)
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "claims": ["Claim"],
+        "network": ["random_network", "studied_network"],
+        "notebooks": ["NotebookFailed", "execute_notebooks", "notebook_paths", "write_summary"],
+        "outputs": ["MissingInputError", "OutputFolder", "project_root", "shown_path"],
+        "profiles": ["PROFILES", "Profile", "default_profile", "get_profile"],
+        "steps": [
+            "broden",
+            "check_paper_inputs",
+            "data_dir",
+            "display_set",
+            "distillation_batches",
+            "distillation_config",
+            "embedding_loader",
+            "train_embedding",
+            "vector_snapshots",
+        ],
+    },
+)

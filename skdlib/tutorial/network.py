@@ -1,8 +1,8 @@
 """The network whose neurons the tutorial studies: torchvision's ResNet18 with its published
 weights, or — offline — one trained here to recognise the synthetic concepts.
 
-ImageNet weights cannot be fetched offline (:func:`load_torchvision_model` says where to put the
-file), and a randomly initialised network has no concept-selective units to embed or dissect.
+ImageNet weights cannot be fetched offline (:func:`skdlib.models.create_model` says where to put
+the file), and a randomly initialised network has no concept-selective units to embed or dissect.
 :func:`train_concept_classifier` trains a torchvision classifier briefly on synthetic concept
 scenes (:mod:`skdlib.data`) with a multi-label objective — "which colours, shapes, parts, texture
 and scene are in this image" — so its units become selective for the same concepts the generated
@@ -10,7 +10,7 @@ Broden labels. :func:`studied_network` picks one or the other for a profile.
 
 Example::
 
-    model = torchvision.models.resnet18(num_classes=len(CONCEPTS))
+    model = create_model("resnet18", num_classes=len(CONCEPTS))
     data = SyntheticConceptImages(2000, size=112, seed=1, targets="concepts")
     history = train_concept_classifier(model, data, epochs=3)
 """
@@ -22,12 +22,14 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
+from .. import filenames
 from ..checkpoint import atomic_save, load_artifact
 from ..data import CONCEPTS, SyntheticConceptImages
+from ..loaders import make_loader
+from ..models import create_model
 from ..progress import tqdm
 from ..runtime import resolve_device
 from .outputs import OutputFolder
@@ -35,7 +37,6 @@ from .profiles import Profile
 
 __all__ = [
     "PRETRAIN_SEED",
-    "load_torchvision_model",
     "train_concept_classifier",
     "multilabel_scores",
     "load_or_train",
@@ -89,14 +90,10 @@ def train_concept_classifier(
         ``{"loss": [...], "label_accuracy": [...]}`` per epoch (training batches).
     """
     device = resolve_device(device)
-    generator = torch.Generator().manual_seed(seed)
-    loader = DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=True,
-        generator=generator,
-        drop_last=len(dataset) > batch_size,
-    )
+    loader = make_loader(
+        dataset, batch_size, shuffle=True, seed=seed, drop_last=len(dataset) > batch_size,
+        device=device,
+    )  # fmt: skip
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * len(loader))
@@ -156,35 +153,6 @@ def load_or_train(
     return model, {"history": history, "settings": settings}
 
 
-def load_torchvision_model(name: str, weights: str) -> torch.nn.Module:
-    """A torchvision classification model with ``weights`` = ``"none"`` or ``"imagenet"``.
-
-    ImageNet weights are downloaded by torchvision into ``$TORCH_HOME/hub/checkpoints``; without
-    network access this raises a ``RuntimeError`` naming the URL and where to put the file.
-
-    Example:
-        >>> load_torchvision_model("resnet18", "none").fc.out_features
-        1000
-    """
-    try:
-        builder = torchvision.models.get_model_builder(name)
-    except ValueError as exc:
-        raise ValueError(f"unknown torchvision model {name!r}: {exc}") from exc
-    if weights == "none":
-        return builder(weights=None)
-    if weights != "imagenet":
-        raise ValueError(f"weights must be 'none' or 'imagenet', got {weights!r}")
-    enum = torchvision.models.get_model_weights(name).DEFAULT
-    try:
-        return builder(weights=enum)
-    except Exception as exc:  # noqa: BLE001 - any download failure gets the same advice
-        cache = Path(torch.hub.get_dir()) / "checkpoints"
-        raise RuntimeError(
-            f"could not load the ImageNet weights of {name} ({exc}). Download {enum.url} and put "
-            f"it in {cache}/, or run with --weights none."
-        ) from exc
-
-
 def studied_network(profile: Profile, out: OutputFolder, progress: bool = True) -> nn.Module:
     """The ResNet18 whose neurons the tutorial studies, in eval mode.
 
@@ -194,17 +162,17 @@ def studied_network(profile: Profile, out: OutputFolder, progress: bool = True) 
     ``profile.pretrain_images`` scenes and cached in ``out.path("network.pt")``.
     """
     if profile.weights == "imagenet":
-        return load_torchvision_model("resnet18", "imagenet").eval()
+        return create_model("resnet18", weights="imagenet").eval()
     if profile.weights != "concepts":
         raise ValueError(f"profile {profile.name!r}: unknown weights {profile.weights!r}")
     torch.manual_seed(PRETRAIN_SEED)
-    model = torchvision.models.resnet18(num_classes=len(CONCEPTS))
+    model = create_model("resnet18", num_classes=len(CONCEPTS))
     images = SyntheticConceptImages(
         profile.pretrain_images, size=profile.image_size, seed=PRETRAIN_SEED, targets="concepts"
     )
     model, _ = load_or_train(
         model,
-        out.path("network.pt"),
+        out.path(filenames.NETWORK),
         {
             "dataset": images,
             "epochs": profile.pretrain_epochs,
@@ -231,4 +199,4 @@ def random_network(profile: Profile, seed: int = 0) -> nn.Module:
     """
     classes = len(CONCEPTS) if profile.weights == "concepts" else 1000
     torch.manual_seed(seed)
-    return torchvision.models.resnet18(num_classes=classes).eval()
+    return create_model("resnet18", num_classes=classes).eval()

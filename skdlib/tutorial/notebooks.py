@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .. import filenames
 from ..checkpoint import atomic_write_text
 from ..progress import PROGRESS_LOG_ENV, tqdm
 from .outputs import OutputFolder, project_root
@@ -223,6 +224,6 @@ def write_summary(out: OutputFolder, stopped: str | None = None) -> Path:
     if executed:
         lines += ["## executed notebooks", ""]
         lines += [f"- [{f.name}](notebooks/{f.name})" for f in executed]
-    path = out.path("summary.md")
+    path = out.path(filenames.SUMMARY_MD)
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path

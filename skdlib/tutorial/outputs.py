@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.figure import Figure
-
+from .. import filenames
 from ..checkpoint import atomic_write_text
 from ..viz.figures import save_figure
 from .claims import Claim
+
+if TYPE_CHECKING:
+    from ..viz.figures import plt  # matplotlib is drawn in skdlib.viz alone
 
 __all__ = ["OutputFolder", "MissingInputError", "project_root", "shown_path"]
 
@@ -85,7 +87,7 @@ class OutputFolder:
         """Path for a figure, ``figures/<name>.png``."""
         return self.root / "figures" / f"{name}.png"
 
-    def save_figure(self, fig: Figure, name: str, dpi: int = 110) -> None:
+    def save_figure(self, fig: plt.Figure, name: str, dpi: int = 110) -> None:
         """Save ``fig`` as :meth:`figure` ``(name)`` and say where, relative to the project.
 
         Returns nothing, so a notebook cell ending with it prints one line, not a path object.
@@ -110,7 +112,7 @@ class OutputFolder:
     # -- metrics shared by all notebooks ---------------------------------------------------------
     @property
     def metrics_path(self) -> Path:
-        return self.root / "metrics.json"
+        return self.root / filenames.METRICS
 
     def metrics(self) -> dict[str, Any]:
         """All metrics recorded so far, ``{section: {key: value}}``."""

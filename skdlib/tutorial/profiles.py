@@ -23,6 +23,8 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..config import JsonConfig
+from ..embedding.config import EmbeddingConfig
+from ..models.registry import ARCHITECTURES
 
 __all__ = ["Profile", "PROFILES", "get_profile", "default_profile"]
 
@@ -39,16 +41,18 @@ class Profile(JsonConfig):
         pretrain_images, pretrain_epochs: the concept pre-training (``weights="concepts"``).
         broden: ``"real"`` (``data/broden1_224``) or ``"synthetic"`` (generated).
         broden_images: images of the generated Broden.
-        layers: the embedded / dissected layers.
-        embed_epochs, embed_optimizer, embed_lr, batch_size: the neuron embedding (Eq. 1).
-        embed_mode: ``"minibatch"`` (the paper: one network forward per step, SGD over
-            epochs) or ``"dataset_mean"`` (the same objective fitted exactly: one forward pass
-            over the data, then ``embed_steps`` cheap steps; see
-            :meth:`skdlib.embedding.EmbeddingTrainer.fit_dataset_mean`).
-        embed_steps: optimiser steps of the ``dataset_mean`` mode.
+        layers: the embedded / dissected layers (default: ResNet18's stages).
+        embedding: the neuron embedding of the studied network (Eq. 1), an
+            :class:`~skdlib.embedding.EmbeddingConfig`: its ``mode`` is ``"minibatch"`` (the
+            paper: one network forward per step, SGD over epochs) or ``"dataset_mean"`` (the
+            same objective fitted exactly: one forward pass over the data, then ``steps`` cheap
+            steps; see :meth:`skdlib.embedding.EmbeddingTrainer.fit_dataset_mean`).
+        batch_size: images per batch of the embedding and the dissection.
         cifar: ``"real"`` (CIFAR-100) or ``"synthetic"`` (the generated stand-in).
         cifar_per_class: images per class of the stand-in (train split).
-        teacher, student: the distillation pair.
+        teacher_arch, student_arch: the distillation pair.
+        teacher_embedding: the embedding of the distillation teacher's stage outputs
+            (:func:`skdlib.distill.embed_teacher`).
         teacher_epochs, student_epochs: CIFAR training lengths (CRD: 240). Offline the students
             get a short budget (3 epochs) and the teacher a longer one, so the teacher is
             clearly better than a student trained alone — without that, it has little to teach.
@@ -75,14 +79,13 @@ class Profile(JsonConfig):
     pretrain_epochs: int
     broden: str
     broden_images: int
-    embed_epochs: int
-    embed_optimizer: str
-    embed_lr: float
+    embedding: EmbeddingConfig
     batch_size: int
     cifar: str
     cifar_per_class: int
-    teacher: str
-    student: str
+    teacher_arch: str
+    student_arch: str
+    teacher_embedding: EmbeddingConfig
     teacher_epochs: int
     student_epochs: int
     methods: tuple[str, ...] = ("none", "kd", "skd")
@@ -91,9 +94,7 @@ class Profile(JsonConfig):
     dissect_quantile: float = 0.995
     upper_steps: int = 300
     map_method: str = "tsne"
-    embed_mode: str = "dataset_mean"
-    embed_steps: int = 600
-    layers: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4")
+    layers: tuple[str, ...] = ARCHITECTURES["resnet18"].stages
     device: str = "auto"
     workers: int | None = 0
     notes: dict = field(default_factory=dict)
@@ -104,15 +105,15 @@ class Profile(JsonConfig):
 
         Example:
             >>> t = get_profile("paper").trial()
-            >>> t.name, t.broden, t.teacher_epochs, t.embed_epochs, t.trials
+            >>> t.name, t.broden, t.teacher_epochs, t.embedding.epochs, t.trials
             ('paper-trial', 'real', 1, 1, 1)
         """
         return replace(
             self,
             name=f"{self.name}-trial",
             pretrain_epochs=min(self.pretrain_epochs, 1),
-            embed_epochs=1,
-            embed_steps=min(self.embed_steps, 20),
+            embedding=replace(self.embedding, epochs=1, steps=min(self.embedding.steps, 20)),
+            teacher_embedding=replace(self.teacher_embedding, epochs=1),
             teacher_epochs=1,
             student_epochs=1,
             trials=1,
@@ -129,21 +130,21 @@ PROFILES: dict[str, Profile] = {
         pretrain_epochs=1,
         broden="synthetic",
         broden_images=32,
-        embed_epochs=2,
-        embed_optimizer="adam",
-        embed_lr=0.01,
+        embedding=EmbeddingConfig(
+            epochs=2, optimizer="adam", lr=0.01, mode="dataset_mean", steps=40
+        ),
         batch_size=16,
         cifar="synthetic",
         cifar_per_class=2,
-        teacher="resnet56",
-        student="resnet20",
+        teacher_arch="resnet56",
+        student_arch="resnet20",
+        teacher_embedding=EmbeddingConfig(epochs=3, optimizer="adam", lr=0.01),
         teacher_epochs=1,
         student_epochs=1,
         trials=2,
         display_images=8,
         upper_steps=20,
         map_method="pca",
-        embed_steps=40,
     ),
     "quick": Profile(
         name="quick",
@@ -153,14 +154,15 @@ PROFILES: dict[str, Profile] = {
         pretrain_epochs=4,
         broden="synthetic",
         broden_images=512,
-        embed_epochs=10,
-        embed_optimizer="adam",
-        embed_lr=0.01,
+        embedding=EmbeddingConfig(
+            epochs=10, optimizer="adam", lr=0.01, mode="dataset_mean", steps=600
+        ),
         batch_size=64,
         cifar="synthetic",
         cifar_per_class=16,
-        teacher="resnet56",
-        student="resnet20",
+        teacher_arch="resnet56",
+        student_arch="resnet20",
+        teacher_embedding=EmbeddingConfig(epochs=3, optimizer="adam", lr=0.01),
         teacher_epochs=10,
         student_epochs=3,
     ),
@@ -172,19 +174,17 @@ PROFILES: dict[str, Profile] = {
         pretrain_epochs=0,
         broden="real",
         broden_images=0,
-        embed_epochs=100,
-        embed_optimizer="sgd",
-        embed_lr=0.1,
+        embedding=EmbeddingConfig(epochs=100, optimizer="sgd", lr=0.1, mode="minibatch"),
         batch_size=64,
         cifar="real",
         cifar_per_class=500,
-        teacher="resnet32x4",
-        student="resnet8x4",
+        teacher_arch="resnet32x4",
+        student_arch="resnet8x4",
+        teacher_embedding=EmbeddingConfig(epochs=100, optimizer="sgd", lr=0.1),
         teacher_epochs=240,
         student_epochs=240,
         methods=("none", "kd", "skd"),
         upper_steps=500,
-        embed_mode="minibatch",
         workers=None,
     ),
 }

@@ -20,17 +20,16 @@ from torch.utils.data import DataLoader
 
 from ..data import make_synthetic_broden, to_display
 from ..dissect import BRODEN_FOLDER, BrodenDataset, BrodenImages, check_broden_layout
-from ..distill import DistillConfig, Table1Config
-from ..distill.cifar import load_cifar100, load_split, make_loader
+from ..distill import Table1Config
+from ..distill.cifar import cifar_loader, load_cifar100, load_split
 from ..embedding import (
     Callback,
-    EmbeddingConfig,
     EmbeddingTrainer,
     NeuronEmbedding,
     VectorSnapshots,
 )
-from ..runtime import default_workers, resolve_device
-from .network import load_torchvision_model
+from ..loaders import default_workers, make_loader
+from ..models import create_model
 from .outputs import OutputFolder, project_root
 from .profiles import Profile
 
@@ -74,7 +73,7 @@ def check_paper_inputs(profile: Profile, data: str | os.PathLike | None = None) 
             problems.append(f"Broden: {exc}")
     if profile.weights == "imagenet":
         try:
-            load_torchvision_model("resnet18", "imagenet")
+            create_model("resnet18", weights="imagenet")
         except RuntimeError as exc:
             problems.append(f"ImageNet weights: {exc}")
     if profile.cifar == "real":
@@ -108,30 +107,25 @@ def broden(profile: Profile, progress: bool = True) -> BrodenDataset:
 
 def embedding_loader(profile: Profile, dataset: BrodenDataset) -> DataLoader:
     """Broden's images (:class:`~skdlib.dissect.BrodenImages`) shuffled in the profile's batches,
-    decoded by ``profile.workers`` processes (``None``: :func:`skdlib.runtime.default_workers`).
+    decoded by ``profile.workers`` processes (``None``: :func:`skdlib.loaders.default_workers`).
 
     Returns:
         A ``DataLoader`` of float batches ``(B, 3, H, W)``, ImageNet-normalised.
     """
-    workers = default_workers() if profile.workers is None else profile.workers
-    return DataLoader(
+    return make_loader(
         BrodenImages(dataset),
-        batch_size=profile.batch_size,
+        profile.batch_size,
         shuffle=True,
-        num_workers=workers,
-        persistent_workers=workers > 0,
-        pin_memory=resolve_device(profile.device).type == "cuda",
+        workers=profile.workers,
+        device=profile.device,
     )
 
 
 def vector_snapshots(profile: Profile, loader: DataLoader, count: int = 40) -> VectorSnapshots:
     """A :class:`~skdlib.embedding.VectorSnapshots` taking about ``count`` copies over the
     profile's embedding run, from which notebook 04 draws the KL curves of Fig. 4."""
-    steps = (
-        profile.embed_steps
-        if profile.embed_mode == "dataset_mean"
-        else profile.embed_epochs * len(loader)
-    )
+    cfg = profile.embedding
+    steps = cfg.steps if cfg.mode == "dataset_mean" else cfg.epochs * len(loader)
     return VectorSnapshots(every=max(1, steps // count))
 
 
@@ -165,16 +159,12 @@ def distillation_config(profile: Profile, out: OutputFolder) -> dict:
         "data_root": os.path.relpath(data_dir()),
         "train_per_class": profile.cifar_per_class if synthetic else None,
         "test_per_class": max(1, profile.cifar_per_class // 2) if synthetic else None,
-        "pairs": [[profile.teacher, profile.student]],
+        "pairs": [[profile.teacher_arch, profile.student_arch]],
         "methods": list(profile.methods),
         "trials": profile.trials,
-        "teacher": {"epochs": profile.teacher_epochs},
-        "student": {"epochs": profile.student_epochs},
-        "embedding": {  # offline: a few Adam epochs converge on the small stand-in
-            "epochs": 3 if synthetic else profile.embed_epochs,
-            "optimizer": profile.embed_optimizer,
-            "lr": profile.embed_lr,
-        },
+        "teacher_config": {"epochs": profile.teacher_epochs},
+        "student_config": {"epochs": profile.student_epochs},
+        "embedding": profile.teacher_embedding.to_dict(),
         "device": profile.device,
         "workers": default_workers() if profile.workers is None else profile.workers,
     }
@@ -189,9 +179,9 @@ def distillation_batches(config: dict, n: int = 4, seed: int = 0) -> list:
     """
     job = Table1Config.from_dict(config)
     train = load_split(job.data, True, job.data_root, job.train_per_class, job.data_seed)
-    batch_size = DistillConfig.from_dict(job.student).batch_size
+    batch_size = job.student_run("none", 0).batch_size
     torch.manual_seed(seed)
-    loader = make_loader(train, batch_size, True, job.device, job.pipeline, workers=job.workers)
+    loader = cifar_loader(train, batch_size, True, job.device, job.pipeline, workers=job.workers)
     return list(itertools.islice(loader, n))
 
 
@@ -211,23 +201,17 @@ def train_embedding(
     checkpoint: Path | None = None,
     callbacks: list[Callback] = (),
 ) -> NeuronEmbedding:
-    """Embed ``model``'s neurons at ``profile.layers`` the profile's way (``embed_mode``).
-
-    ``minibatch`` is the paper's procedure (:meth:`EmbeddingTrainer.fit`, checkpointed to
-    ``checkpoint`` and resumable); ``dataset_mean`` fits the same objective exactly from one
-    forward pass (:meth:`EmbeddingTrainer.fit_dataset_mean`).
+    """Embed ``model``'s neurons at ``profile.layers`` with ``profile.embedding``
+    (:meth:`EmbeddingTrainer.train`: ``minibatch`` is the paper's procedure, checkpointed to
+    ``checkpoint`` and resumable; ``dataset_mean`` fits the same objective exactly from one
+    forward pass).
     """
-    config = EmbeddingConfig(
-        epochs=profile.embed_epochs, optimizer=profile.embed_optimizer, lr=profile.embed_lr
-    )
     trainer = EmbeddingTrainer(
         model,
         list(profile.layers),
-        config,
+        profile.embedding,
         device=profile.device,
         arch="resnet18",
         data_info=_data_info(loader.dataset, profile),
     )
-    if profile.embed_mode == "dataset_mean":
-        return trainer.fit_dataset_mean(loader, steps=profile.embed_steps, callbacks=callbacks)
-    return trainer.fit(loader, checkpoint=checkpoint, callbacks=callbacks)
+    return trainer.train(loader, checkpoint=checkpoint, callbacks=callbacks)

@@ -288,11 +288,15 @@ def test_worker_processes_give_the_same_result(small, monkeypatch):
     parallel = dissect(TinyNet(), LAYERS, small, batch_size=8, num_workers=2, progress=False)
     _assert_identical(parallel, serial)
     seen = []
-    real = pipeline.DataLoader
-    monkeypatch.setattr(pipeline, "default_workers", lambda: 2)
-    monkeypatch.setattr(
-        pipeline, "DataLoader", lambda *a, **k: seen.append(k["num_workers"]) or real(*a, **k)
-    )
+    real = pipeline.make_loader
+
+    def recorded(*args, **kwargs):
+        loader = real(*args, **kwargs)
+        seen.append(loader.num_workers)
+        return loader
+
+    monkeypatch.setattr("skdlib.loaders.default_workers", lambda: 2)
+    monkeypatch.setattr(pipeline, "make_loader", recorded)
     dissect(TinyNet(), ["a"], small, batch_size=24, progress=False)
     assert seen == [2]
 

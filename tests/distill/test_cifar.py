@@ -24,9 +24,9 @@ from skdlib.distill.cifar import (
     CIFAR100_URL,
     DeviceLoader,
     choose_pipeline,
+    cifar_loader,
     load_cifar100,
     load_split,
-    make_loader,
     random_crop_flip,
     train_transform,
 )
@@ -155,7 +155,7 @@ def test_pipeline_choice_and_torchvision_loader():
     with pytest.raises(ValueError, match="pipeline must be"):
         choose_pipeline("fast", torch.device("cpu"))
     ds = load_split("synthetic", train=False, n_per_class=1)
-    loader = make_loader(ds, batch_size=50, train=False, device="cpu")
+    loader = cifar_loader(ds, batch_size=50, train=False, device="cpu")
     assert isinstance(loader, DataLoader) and ds.transform is None  # the dataset is untouched
     x, y = next(iter(loader))
     ref = normalise_uint8(
@@ -163,7 +163,7 @@ def test_pipeline_choice_and_torchvision_loader():
     )
     torch.testing.assert_close(x, ref, rtol=0, atol=2e-6)
     assert y.tolist() == ds.targets[:50]
-    dev = make_loader(ds, batch_size=50, train=False, device="cpu", pipeline="device")
+    dev = cifar_loader(ds, batch_size=50, train=False, device="cpu", pipeline="device")
     torch.testing.assert_close(next(iter(dev))[0], ref, rtol=0, atol=2e-6)
     assert [type(t).__name__ for t in train_transform().transforms][:2] == [
         "RandomCrop",

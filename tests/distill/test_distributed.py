@@ -106,16 +106,16 @@ def test_the_distill_command_under_torchrun_shards_with_a_distributed_sampler(tm
 
 def test_embed_teacher_under_torchrun_embeds_once(tmp_path):
     """Rank 0 embeds the teacher (a one-off cost); the other ranks wait and write nothing."""
-    from skdlib.distill import create_model, save_model
     from skdlib.embedding import NeuronEmbedding
+    from skdlib.models import create_model, save_model
 
     torch.manual_seed(0)
     teacher = save_model(create_model("resnet20"), "resnet20", tmp_path / "t" / "model.pt")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "skdlib", "embed-teacher", "--teacher", str(teacher), "--data", "synthetic",
-               "--per-class", "1", "--epochs", "1", "--device", "cpu", "--out",
-               str(tmp_path / "t"), "--no-progress"]  # fmt: skip
+               "-m", "skdlib", "embed-teacher", "--teacher-model", str(teacher),
+               "--data", "synthetic", "--per-class", "1", "--epochs", "1", "--device", "cpu",
+               "--out", str(tmp_path / "t"), "--no-progress"]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.count("embedded resnet20") == 1

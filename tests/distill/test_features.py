@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 from support.distill_refs import batch, resnet_features, vgg_features
 
-from skdlib.distill import create_model, feature_spec
+from skdlib.distill import feature_spec
 from skdlib.hooks import capture, input_of
+from skdlib.models import create_model
 
 
 def hooked(model, spec, x):

@@ -9,7 +9,7 @@ import pytest
 from support.imagenet_job import TINY
 
 import skdlib.distill.imagenet as imagenet
-from skdlib.distill.imagenet import ImageNetJob, imagenet_model, run_imagenet_job
+from skdlib.distill.imagenet import ImageNetJob, run_imagenet_job
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +17,9 @@ def job_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("imagenet")
     calls: list[str] = []
     phase = ["setup"]
-    real_model, real_trainer = imagenet.imagenet_model, imagenet.DistillTrainer
+    real_model, real_trainer = imagenet._model, imagenet.DistillTrainer
 
-    def counted_model(name, weights="none", num_classes=1000):
+    def counted_model(name, weights, num_classes):
         model = real_model(name, weights, num_classes)
         if name == "resnet34":  # count every forward of the teacher, by phase
             model.register_forward_hook(lambda *a: calls.append(phase[0]))
@@ -34,7 +34,7 @@ def job_run(tmp_path_factory):
                 phase[0] = "between"
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(imagenet, "imagenet_model", counted_model)
+    mp.setattr(imagenet, "_model", counted_model)
     mp.setattr(imagenet, "DistillTrainer", PhasedTrainer)
     phase[0] = "embedding"
     try:
@@ -68,11 +68,12 @@ def test_the_teacher_runs_for_the_embedding_and_kd_but_never_for_skd(job_run):
     assert calls.count("skd") == 0 and calls.count("none") == 0
 
 
-def test_resnet_pair_and_bad_jobs():
-    teacher, student = imagenet_model("resnet34"), imagenet_model("resnet18")
-    assert teacher.stage_names == student.stage_names == ("layer1", "layer2", "layer3", "layer4")
-    with pytest.raises(ValueError, match="pairs torchvision ResNets"):
-        imagenet_model("vgg11")
+def test_the_pair_must_be_registered_torchvision_models_of_equal_stages_and_bad_jobs():
+    assert ImageNetJob.from_dict({"data": "d", "out": "o"}).teacher_arch == "resnet34"
+    with pytest.raises(ValueError, match="unknown torchvision architecture 'vgg11'"):
+        ImageNetJob.from_dict({"data": "d", "out": "o", "teacher_arch": "vgg11"})
+    with pytest.raises(ValueError, match="resnet50 has .*\\('layer1', 256\\).* and resnet18"):
+        ImageNetJob.from_dict({"data": "d", "out": "o", "teacher_arch": "resnet50"})
     with pytest.raises(ValueError, match="key 'teacher_weights' must be"):
         ImageNetJob.from_dict({"data": "d", "out": "o", "teacher_weights": "random"})
     with pytest.raises(ValueError, match="unknown method 'crd'"):
@@ -89,11 +90,17 @@ def test_the_config_files():
 
     root = Path(__file__).resolve().parents[2]
     paper = ImageNetJob.load(root / "configs" / "imagenet_resnet34.json")
-    assert (paper.teacher, paper.student, paper.teacher_weights) == (
+    assert (paper.teacher_arch, paper.student_arch, paper.teacher_weights) == (
         "resnet34",
         "resnet18",
         "imagenet",
     )
     assert (paper.epochs, paper.batch_size, paper.lr, paper.weight_decay) == (90, 256, 0.1, 1e-4)
+    assert (paper.embedding.mode, paper.embedding.steps, paper.embed_images) == (
+        "dataset_mean",
+        500,
+        10000,
+    )
     demo = ImageNetJob.load(root / "configs" / "imagenet_synthetic.json")
     assert demo.teacher_weights == "none" and demo.synthetic["classes"] == 10
+    assert demo.embedding.steps == 100

@@ -12,12 +12,12 @@ from skdlib.distill import (
     DistillConfig,
     DistillTrainer,
     Method,
-    create_model,
     get_method,
     register,
     render_table1,
 )
 from skdlib.distill.features import FeatureSpec
+from skdlib.models import create_model
 
 
 def test_the_registry_holds_the_papers_methods_in_order():
@@ -55,10 +55,10 @@ def test_skd_beta_is_the_papers_for_vgg13_to_vgg8_only():
 
 def test_taps_name_crd_features():
     spec = FeatureSpec(("b0", "b1", "b2"), ("b1", "b2"), "b2", True, "head")
-    assert list(get_method("at").taps(spec)) == ["b1", "b2"]
-    assert list(get_method("sp").taps(spec)) == ["b2"]
-    assert list(get_method("rkd").taps(spec)) == ["head:input"]
-    assert list(get_method("pkt").taps(spec)) == ["head:input"]
+    assert list(get_method("at").tap_names(spec)) == ["b1", "b2"]
+    assert list(get_method("sp").tap_names(spec)) == ["b2"]
+    assert list(get_method("rkd").tap_names(spec)) == ["head:input"]
+    assert list(get_method("pkt").tap_names(spec)) == ["head:input"]
     assert get_method("skd").taps is None and get_method("kd").taps is None
 
 
@@ -87,7 +87,7 @@ def hint():
     method = register(
         Method(
             "hint", "Hint", "MSE between the last stages",
-            loss=hint_loss, taps=lambda spec: [spec.last_stage], beta=2.0,
+            loss=hint_loss, taps="last_stage", beta=2.0,
         )
     )  # fmt: skip
     yield method
@@ -103,7 +103,7 @@ def test_a_registered_method_trains_with_no_other_change(hint):
         s_feats, _, _ = resnet_features(student.train(), x)
         t_feats, _, _ = resnet_features(teacher, x)
     trainer = DistillTrainer(
-        student, DistillConfig(method="hint"), "resnet20", teacher=teacher, device="cpu"
+        student, DistillConfig(method="hint"), "resnet20", teacher_model=teacher, device="cpu"
     )
     out = trainer.train_step(x, y)
     assert float(out["distill"]) == pytest.approx(float(F.mse_loss(s_feats[-1], t_feats[-1])))

@@ -7,14 +7,15 @@ import statistics
 import pytest
 
 from skdlib.distill import (
-    PAPER_PAIRS,
     PUBLISHED,
     compare_to_plain,
     method_summary,
-    plot_results,
     render_table1,
     seconds_per_epoch,
+    table_cells,
+    table_pairs,
 )
+from skdlib.models import PAPER_PAIRS
 
 
 def test_render_keeps_ours_seconds_and_published_in_separate_columns():
@@ -105,61 +106,6 @@ def test_published_numbers_cover_the_six_pairs():
     assert all({"teacher", "none", "kd", "skd"} <= set(v) for v in PUBLISHED.values())
 
 
-def test_plot_results_draws_the_mean_of_each_method():
-    import matplotlib.pyplot as plt
-
-    runs = [
-        {
-            "role": "teacher",
-            "teacher": None,
-            "student": "resnet56",
-            "method": "none",
-            "trial": 0,
-            "last_top1": 60.0,
-        },
-        {
-            "role": "student",
-            "teacher": None,
-            "student": "resnet20",
-            "method": "none",
-            "trial": 0,
-            "last_top1": 50.0,
-        },
-        {
-            "role": "student",
-            "teacher": "resnet56",
-            "student": "resnet20",
-            "method": "skd",
-            "trial": 0,
-            "last_top1": 52.0,
-        },
-        {
-            "role": "student",
-            "teacher": "resnet56",
-            "student": "resnet20",
-            "method": "skd",
-            "trial": 1,
-            "last_top1": 54.0,
-        },
-    ]
-    runs[2].update(seconds=12.0, epochs=3)
-    runs[3].update(seconds=18.0, epochs=3)
-    cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none", "skd"]}
-    fig = plot_results({"config": cfg, "runs": runs})
-    ax = fig.axes[0]
-    heights = [p.get_height() for p in ax.patches]
-    labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == ["teacher\nresnet56", "Student", "SKD"]
-    assert heights == [60.0, 50.0, 53.0]
-    texts = [t.get_text() for t in ax.texts]
-    assert texts[2] == f"53.0 ± {statistics.stdev([52.0, 54.0]):.1f}\n5.0 s/epoch"
-    dots = sorted(
-        float(y) for line in ax.lines if line.get_marker() == "." for y in line.get_ydata()
-    )
-    assert dots == [50.0, 52.0, 54.0, 60.0]  # every trial drawn
-    plt.close(fig)
-
-
 def test_method_summary_matches_statistics():
     plain, kd = [30.0, 31.0, 32.0], [20.0, 21.0, 19.0]
     runs = _trials("none", None, plain) + _trials("kd", "resnet56", kd)
@@ -175,3 +121,22 @@ def test_method_summary_matches_statistics():
         "seconds_per_epoch": (3.0 + 3.0 + 4.0) / 3,
     }
     assert got["none"]["seconds_per_epoch"] == (1.0 + 1.0 + 2.0) / 3
+
+
+def test_table_cells_are_the_rows_with_their_trials_in_table_order():
+    runs = [
+        {"role": "teacher", "teacher": None, "student": "resnet56", "method": "none",
+         "trial": 0, "last_top1": 60.0, "seconds": 20.0, "epochs": 2},
+        {"role": "student", "teacher": "resnet56", "student": "resnet20", "method": "skd",
+         "trial": 0, "last_top1": 52.0},
+        {"role": "student", "teacher": "resnet56", "student": "resnet20", "method": "skd",
+         "trial": 1, "last_top1": 54.0},
+    ]  # fmt: skip
+    cfg = {"pairs": [["resnet56", "resnet20"]], "methods": ["none", "skd"]}
+    cells = table_cells({"config": cfg, "runs": runs}, ("resnet56", "resnet20"))
+    assert [(c["row"], c["label"], c["values"]) for c in cells] == [
+        ("teacher", "Teacher", [60.0]),
+        ("skd", "SKD", [52.0, 54.0]),
+    ]  # "none" has no run: left out
+    assert cells[0]["seconds_per_epoch"] == 10.0 and cells[1]["seconds_per_epoch"] is None
+    assert table_pairs({"config": cfg}) == [("resnet56", "resnet20")]

@@ -9,7 +9,7 @@ import torch
 from support.distill_refs import loaders
 
 from skdlib.distill import DistillConfig, DistillTrainer
-from skdlib.distill.models import create_model
+from skdlib.models import create_model
 
 
 @dataclass

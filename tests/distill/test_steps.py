@@ -11,17 +11,9 @@ from support.distill_refs import RESNET_STAGES, loaders, random_vectors
 
 import skdlib.distill.steps as steps_module
 import skdlib.distill.trainer as trainer_module
-from skdlib.distill import (
-    DistillConfig,
-    DistillTrainer,
-    embed_teacher,
-    evaluate,
-    load_model,
-    save_model,
-    train_model,
-)
-from skdlib.distill.models import create_model
+from skdlib.distill import DistillConfig, DistillTrainer, embed_teacher, evaluate, train_model
 from skdlib.embedding import EmbeddingConfig
+from skdlib.models import create_model, load_model, save_model
 
 
 def test_skd_never_builds_or_loads_the_teacher(data, monkeypatch, tmp_path):
@@ -40,7 +32,7 @@ def test_skd_never_builds_or_loads_the_teacher(data, monkeypatch, tmp_path):
         tl,
         vl,
         DistillConfig(method="skd", epochs=1),
-        teacher=tmp_path / "no-such-teacher.pt",  # would fail if anyone tried to read it
+        teacher_model=tmp_path / "no-such-teacher.pt",  # would fail if anyone tried to read it
         teacher_arch="resnet56",
         embedding=random_vectors([16, 32, 64]),
         device="cpu",

@@ -9,14 +9,9 @@ import pytest
 
 from skdlib.cli import main
 from skdlib.config import ConfigError
-from skdlib.distill import (
-    PAPER_PAIRS,
-    Table1Config,
-    load_model,
-    render_table1,
-    run_table1,
-)
+from skdlib.distill import Table1Config, render_table1, run_table1
 from skdlib.distill.table1 import _plan
+from skdlib.models import PAPER_PAIRS, load_model
 
 TINY = {
     "name": "tiny",
@@ -26,8 +21,8 @@ TINY = {
     "pairs": [["resnet56", "resnet20"]],
     "methods": ["none", "kd", "skd"],
     "trials": 1,
-    "teacher": {"epochs": 1, "batch_size": 50},
-    "student": {"epochs": 1, "batch_size": 50},
+    "teacher_config": {"epochs": 1, "batch_size": 50},
+    "student_config": {"epochs": 1, "batch_size": 50},
     "embedding": {"epochs": 1, "optimizer": "adam", "lr": 0.01},
     "device": "cpu",
     "eval_batch_size": 100,
@@ -104,7 +99,7 @@ def test_a_published_repdistiller_teacher_file_serves_a_job(tiny_run, tmp_path):
     import torch
 
     from skdlib.distill import evaluate
-    from skdlib.distill.cifar import load_split, make_loader
+    from skdlib.distill.cifar import cifar_loader, load_split
 
     out, _ = tiny_run
     teacher = load_model(out / "teachers" / "resnet56" / "model.pt")
@@ -115,7 +110,7 @@ def test_a_published_repdistiller_teacher_file_serves_a_job(tiny_run, tmp_path):
     cfg["teacher_checkpoints"] = {"resnet56": str(published)}
     results = run_table1(cfg, progress=False)
     test = load_split("synthetic", False, n_per_class=1)
-    expected = evaluate(teacher, make_loader(test, 100, train=False, device="cpu"), "cpu")
+    expected = evaluate(teacher, cifar_loader(test, 100, train=False, device="cpu"), "cpu")
     assert results["runs"][0]["last_top1"] == expected["top1"]  # the file's own weights
     assert [r["method"] for r in results["runs"]] == ["none", "kd", "skd"]
     assert (tmp_path / "job" / "teachers" / "resnet56" / "embedding.pt").exists()
@@ -129,7 +124,7 @@ def test_plan_runs_the_plain_student_once_per_architecture():
     plan = _plan(cfg)
     assert sum(r["method"] == "none" for r in plan) == 2  # resnet20 x 2 trials, shared
     assert sum(r["method"] == "skd" for r in plan) == 4
-    assert cfg.student_config("skd", 1).seed == 1 and cfg.teacher_config().method == "none"
+    assert cfg.student_run("skd", 1).seed == 1 and cfg.teacher_run().method == "none"
     assert Table1Config.from_dict({"out": "x", "pairs": "paper"}).pairs == list(PAPER_PAIRS)
 
 
@@ -144,9 +139,15 @@ def test_plan_runs_the_plain_student_once_per_architecture():
         ({"methods": []}, "key 'methods': choose at least one"),
         ({"trials": "3"}, "key 'trials': expected int, got '3'"),
         ({"data": "imagenet"}, "key 'data' must be one of"),
-        ({"student": {"method": "kd"}}, "must not set 'method'"),
-        ({"student": {"epoch": 3}}, "key 'student': unknown key\\(s\\) \\['epoch'\\]"),
-        ({"student": {"lr": "0.05"}}, "key 'student': key 'lr': expected float, got '0.05'"),
+        ({"student_config": {"method": "kd"}}, "must not set 'method'"),
+        (
+            {"student_config": {"epoch": 3}},
+            "key 'student_config': unknown key\\(s\\) \\['epoch'\\]",
+        ),
+        (
+            {"student_config": {"lr": "0.05"}},
+            "key 'student_config': key 'lr': expected float, got '0.05'",
+        ),
         ({"embedding": {"dim": 1.5}}, "key 'embedding': key 'dim': expected int"),
         ({"colour": 1}, "unknown key\\(s\\) \\['colour'\\] for Table1Config"),
         (
@@ -175,7 +176,7 @@ def test_config_files(tmp_path):
         Table1Config.load(tmp_path / "typo.json")
     paper = Table1Config.load("configs/table1_paper.json")
     assert len(paper.pairs) == 6 and paper.trials == 3 and paper.data == "cifar100"
-    assert paper.student_config("kd", 0).epochs == 240
+    assert paper.student_run("kd", 0).epochs == 240
     demo = Table1Config.load("configs/table1_synthetic.json")
     assert demo.data == "synthetic" and "skd" in demo.methods
 

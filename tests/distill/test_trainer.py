@@ -27,10 +27,10 @@ from skdlib.distill import (
     rkd_loss,
     sp_loss,
 )
-from skdlib.distill.cifar import make_loader
-from skdlib.distill.models import create_model, stage_channels
+from skdlib.distill.cifar import cifar_loader
 from skdlib.embedding import NeuronEmbedding
 from skdlib.losses import skd_loss_over_layers
+from skdlib.models import create_model, stage_channels
 from skdlib.schedule import milestone_epochs
 
 
@@ -57,7 +57,7 @@ def test_skd_never_calls_the_teacher(data):
             create_model("resnet20"),
             DistillConfig(method=method, epochs=1),
             "resnet20",
-            teacher=teacher,
+            teacher_model=teacher,
             embedding=random_vectors([16, 32, 64]),
             device="cpu",
         )
@@ -65,7 +65,7 @@ def test_skd_never_calls_the_teacher(data):
         assert trainer.summary.epochs_done == 1
         assert (teacher.calls > 0) == expect_calls, (method, teacher.calls)
         if method == "skd":
-            assert trainer.teacher is None
+            assert trainer.teacher_model is None
 
 
 @pytest.mark.parametrize("method", ["kd", "sp", "rkd", "at", "pkt", "skd", "skd+kd"])
@@ -90,7 +90,7 @@ def test_distill_term_matches_the_loss_on_reference_features(method):
         student,
         DistillConfig(method=method),
         "resnet20",
-        teacher=teacher,
+        teacher_model=teacher,
         teacher_arch="resnet32",
         embedding=vectors,
         device="cpu",
@@ -130,7 +130,7 @@ def test_vgg_at_and_sp_use_post_relu_blocks_1_to_4():
         fresh = create_model("vgg8")
         fresh.load_state_dict(student.state_dict())
         trainer = DistillTrainer(
-            fresh, DistillConfig(method=method), "vgg8", teacher=teacher, device="cpu"
+            fresh, DistillConfig(method=method), "vgg8", teacher_model=teacher, device="cpu"
         )
         assert float(trainer.train_step(x, y)["distill"]) == pytest.approx(
             float(expected), rel=1e-5
@@ -189,7 +189,7 @@ def test_mismatched_pair_is_a_clear_error():
     with pytest.raises(ValueError, match="AT pairs features by position"):
         DistillTrainer(
             create_model("resnet20"), DistillConfig(method="at"), "resnet20",
-            teacher=create_model("vgg13"), teacher_arch="vgg13", device="cpu",
+            teacher_model=create_model("vgg13"), teacher_arch="vgg13", device="cpu",
         )  # fmt: skip
 
 
@@ -243,7 +243,7 @@ class TinyNet(nn.Module):
 
 def test_lr_follows_the_step_schedule(data, capsys):
     _, test = data
-    loader = make_loader(test, 40, train=True, device="cpu")
+    loader = cifar_loader(test, 40, train=True, device="cpu")
     trainer = DistillTrainer(TinyNet(), DistillConfig(epochs=8), "tiny", device="cpu")
     trainer.fit(loader, loader, progress="epochs")
     assert milestone_epochs(DistillConfig().milestones, 8) == [5, 6, 7]
@@ -292,7 +292,7 @@ def test_a_diverging_run_stops_and_saves_nothing_of_the_bad_epoch(data, tmp_path
     import json
 
     _, test = data
-    loader = make_loader(test, 40, train=True, device="cpu")
+    loader = cifar_loader(test, 40, train=True, device="cpu")
     diverging = DistillTrainer(TinyNet(), DistillConfig(epochs=3, lr=1e30), "tiny", device="cpu")
     with pytest.raises(FloatingPointError, match=r"none tiny: training diverged in epoch 1 "):
         diverging.fit(loader, loader, out_dir=tmp_path / "bad", progress=False)

@@ -28,7 +28,7 @@ def test_bad_values_name_the_key():
         EmbeddingConfig.from_dict({"gamma": 0.1})
     with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam'"):
         EmbeddingConfig(optimizer="rmsprop")
-    with pytest.raises(ValueError, match="dim and epochs must be >= 1"):
+    with pytest.raises(ValueError, match="dim, epochs and steps must be >= 1"):
         EmbeddingConfig(epochs=0)
 
 

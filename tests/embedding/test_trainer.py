@@ -249,7 +249,7 @@ def test_fit_dataset_mean_recovers_planted_pairs_and_logs_callbacks():
     history = emb.meta["history"]
     assert history["epoch"] == [1, 2, 3, 4, 5] and history["loss"][-1] < history["loss"][0]
     assert [e[0] for e in recorder.events] == ["start"] + ["epoch"] * 5 + ["end"]
-    assert emb.meta["training"]["mode"] == "dataset-mean, 200 steps"
+    assert (emb.meta["training"]["mode"], emb.meta["training"]["steps"]) == ("dataset_mean", 200)
     assert all(p.requires_grad for p in model.parameters())
 
 
@@ -292,3 +292,26 @@ def test_diverged_vectors_stop_training_with_advice():
         FloatingPointError, match=r"loss became nan in step 1 of epoch 1.*lower the learning rate"
     ):
         trainer.fit_dataset_mean(loader(64), steps=5, progress=False)
+
+
+def test_train_runs_the_configs_mode_and_records_what_ran(tmp_path):
+    """``train`` is ``fit`` for ``mode="minibatch"`` and ``fit_dataset_mean(steps=config.steps)``
+    for ``"dataset_mean"``: the vectors equal those of calling each directly."""
+    batches = [torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    net = nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU())
+
+    def vectors(config, direct):
+        trainer = EmbeddingTrainer(net, ["1"], config, device="cpu")
+        emb = direct(trainer) if direct else trainer.train(batches, progress=False)
+        return emb
+
+    mean_cfg = EmbeddingConfig(dim=3, epochs=2, mode="dataset_mean", steps=6, optimizer="adam")
+    ours = vectors(mean_cfg, None)
+    direct = vectors(mean_cfg, lambda t: t.fit_dataset_mean(batches, steps=6, progress=False))
+    assert torch.equal(ours.vectors["1"], direct.vectors["1"])
+    assert ours.meta["training"]["mode"] == "dataset_mean" and ours.meta["training"]["steps"] == 6
+    mini_cfg = EmbeddingConfig(dim=3, epochs=2, optimizer="adam")
+    ours = vectors(mini_cfg, None)
+    direct = vectors(mini_cfg, lambda t: t.fit(batches, progress=False))
+    assert torch.equal(ours.vectors["1"], direct.vectors["1"])
+    assert ours.meta["training"]["mode"] == "minibatch"

@@ -8,7 +8,7 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from skdlib.distill.cifar import make_loader
+from skdlib.distill.cifar import cifar_loader
 
 RESNET_STAGES = ["layer1", "layer2", "layer3"]
 
@@ -23,8 +23,8 @@ def head(dataset, n):
 def loaders(data, pipeline="torchvision"):
     train, test = data
     return (
-        make_loader(train, 20, train=True, device="cpu", pipeline=pipeline),
-        make_loader(test, 40, train=False, device="cpu", pipeline=pipeline),
+        cifar_loader(train, 20, train=True, device="cpu", pipeline=pipeline),
+        cifar_loader(test, 40, train=False, device="cpu", pipeline=pipeline),
     )
 
 

@@ -6,7 +6,7 @@ TINY = {
     "batch_size": 8,
     "image_size": 32,
     "embed_images": 8,
-    "embed_steps": 4,
+    "embedding": {"optimizer": "adam", "lr": 0.01, "mode": "dataset_mean", "steps": 4},
     "workers": 0,
     "device": "cpu",
     "synthetic": {"classes": 3, "per_class": 4, "val_per_class": 2, "size": 40},

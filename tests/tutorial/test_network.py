@@ -1,5 +1,5 @@
-"""skdlib.tutorial.network: multi-label concept training learns, its weights are cached by
-settings, and torchvision weights that cannot be downloaded give a clear error.
+"""skdlib.tutorial.network: multi-label concept training learns and its weights are cached by
+settings.
 """
 
 import pytest
@@ -9,7 +9,6 @@ from torch.utils.data import TensorDataset
 
 from skdlib.tutorial.network import (
     load_or_train,
-    load_torchvision_model,
     multilabel_scores,
     train_concept_classifier,
 )
@@ -66,16 +65,3 @@ def test_load_or_train_reuses_matching_weights_and_retrains_otherwise(tmp_path):
     assert info2["history"] == info["history"]
     other, info3 = load_or_train(toy_model(), path, {**kwargs, "epochs": 3})
     assert len(info3["history"]["loss"]) == 3
-
-
-def test_missing_weights_offline_is_a_clear_error(monkeypatch, tmp_path):
-    def refuse(url, *args, **kwargs):
-        raise OSError(f"no network for {url}")
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(RuntimeError) as info:
-        load_torchvision_model("resnet18", "imagenet")
-    message = str(info.value)
-    assert "https://download.pytorch.org/models/resnet18" in message
-    assert str(tmp_path / "hub" / "checkpoints") in message and "--weights none" in message

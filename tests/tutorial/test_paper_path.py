@@ -34,7 +34,8 @@ from skdlib.data import make_synthetic_broden
 from skdlib.dissect import BrodenDataset, DissectionResult
 from skdlib.distill.cifar import CHECKSUM_ENV
 from skdlib.embedding import NeuronEmbedding, VectorSnapshots
-from skdlib.tutorial import execute_notebooks, load_torchvision_model, notebook_paths
+from skdlib.models import create_model
+from skdlib.tutorial import execute_notebooks, notebook_paths
 
 BRODEN_IMAGES = 24
 
@@ -131,5 +132,5 @@ def test_torchvision_loads_the_cached_file_as_the_imagenet_weights(paper_project
     """What the notebooks' ``studied_network`` does in the paper profile, checked in-process."""
     root, state = paper_project
     monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
-    loaded = load_torchvision_model("resnet18", "imagenet").state_dict()
+    loaded = create_model("resnet18", weights="imagenet").state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in state.items())

@@ -5,8 +5,9 @@ import dataclasses
 import pytest
 from torchvision.models import resnet18
 
-from skdlib.distill import METHODS, MODEL_NAMES
+from skdlib.distill import METHODS
 from skdlib.hooks import resolve_modules
+from skdlib.models import CIFAR_ARCHS
 from skdlib.tutorial import PROFILES, Profile, default_profile, get_profile
 
 
@@ -26,13 +27,13 @@ def test_three_profiles_by_name_and_the_environment(monkeypatch):
 def test_paper_profile_is_the_papers_setting():
     p = get_profile("paper")
     assert (p.weights, p.broden, p.cifar, p.image_size) == ("imagenet", "real", "real", 224)
-    assert (p.dissect_quantile, p.embed_mode, p.embed_optimizer, p.embed_lr) == (
+    assert (p.dissect_quantile, p.embedding.mode, p.embedding.optimizer, p.embedding.lr) == (
         0.995,
         "minibatch",
         "sgd",
         0.1,
     )
-    assert (p.embed_epochs, p.teacher, p.student, p.student_epochs) == (
+    assert (p.embedding.epochs, p.teacher_arch, p.student_arch, p.student_epochs) == (
         100,
         "resnet32x4",
         "resnet8x4",
@@ -44,7 +45,7 @@ def test_paper_profile_is_the_papers_setting():
 def test_every_profile_names_real_layers_pairs_and_methods(name):
     p = get_profile(name)
     resolve_modules(resnet18(), list(p.layers))  # raises for a layer ResNet18 lacks
-    assert p.teacher in MODEL_NAMES and p.student in MODEL_NAMES
+    assert p.teacher_arch in CIFAR_ARCHS and p.student_arch in CIFAR_ARCHS
     assert set(p.methods) <= set(METHODS)
 
 

@@ -37,12 +37,13 @@ def root(tmp_path, monkeypatch):
 def test_distillation_config_is_a_valid_table1_job(name, root):
     p = get_profile(name)
     cfg = Table1Config.from_dict(distillation_config(p, OutputFolder(name)))
-    assert cfg.pairs == [(p.teacher, p.student)] and cfg.methods == list(p.methods)
+    assert cfg.pairs == [(p.teacher_arch, p.student_arch)] and cfg.methods == list(p.methods)
     assert Path(cfg.out).resolve() == root.resolve() / "runs" / name / "distillation"
     assert not Path(cfg.out).is_absolute() and cfg.trials == p.trials
     assert Path(cfg.data_root).resolve() == root.resolve() / "data"
     assert cfg.data == ("cifar100" if p.cifar == "real" else "synthetic")
-    assert cfg.student_config("skd", 0).epochs == p.student_epochs
+    assert cfg.student_run("skd", 0).epochs == p.student_epochs
+    assert cfg.embedding == p.teacher_embedding
 
 
 def test_broden_is_generated_once_and_display_set_spreads_over_it(root):
@@ -91,26 +92,31 @@ def test_embedding_loader_decodes_with_the_profiles_workers(
 
 @pytest.mark.parametrize(("mode", "every"), [("dataset_mean", 1), ("minibatch", 3)])
 def test_vector_snapshots_take_about_forty_copies(mode, every):
-    p = dataclasses.replace(get_profile("smoke"), embed_mode=mode, embed_epochs=20, embed_steps=40)
+    smoke = get_profile("smoke")
+    embedding = dataclasses.replace(smoke.embedding, mode=mode, epochs=20, steps=40)
+    p = dataclasses.replace(smoke, embedding=embedding)
     loader = DataLoader(torch.rand(42, 3, 8, 8), batch_size=7)  # 6 batches per epoch
     assert vector_snapshots(p, loader).every == every
 
 
 @pytest.mark.parametrize("mode", ["dataset_mean", "minibatch"])
 def test_train_embedding_follows_the_profiles_mode(mode, tmp_path):
-    p = dataclasses.replace(
-        get_profile("smoke"), embed_mode=mode, embed_epochs=2, embed_steps=4, device="cpu"
-    )
+    smoke = get_profile("smoke")
+    embedding = dataclasses.replace(smoke.embedding, mode=mode, epochs=2, steps=4)
+    p = dataclasses.replace(smoke, embedding=embedding, device="cpu")
     torch.manual_seed(0)
     loader = DataLoader(torch.rand(8, 3, 32, 32), batch_size=4)
     emb = train_embedding(p, resnet18(), loader, checkpoint=tmp_path / "e.ckpt")
     assert emb.layers == list(p.layers) and emb.meta["arch"] == "resnet18"
     assert emb.meta["history"]["epoch"] == [1, 2]
     if mode == "dataset_mean":
-        assert emb.meta["training"]["mode"] == "dataset-mean, 4 steps"
+        assert (emb.meta["training"]["mode"], emb.meta["training"]["steps_taken"]) == (
+            "dataset_mean",
+            4,
+        )
         assert not (tmp_path / "e.ckpt").exists()
     else:
-        assert "mode" not in emb.meta["training"] and (tmp_path / "e.ckpt").exists()
+        assert emb.meta["training"]["mode"] == "minibatch" and (tmp_path / "e.ckpt").exists()
 
 
 def test_distillation_batches_are_the_students_seeded_training_batches(root):

@@ -1,4 +1,4 @@
-"""Trained CIFAR models on disk: skdlib's model artifact, and RepDistiller's checkpoints.
+"""Trained CIFAR-zoo models on disk: skdlib's model artifact, and RepDistiller's checkpoints.
 
 A teacher trained here is saved with :func:`save_model` and read back by :func:`load_model`, which
 also reads the ``{"model": state_dict}`` checkpoints of RepDistiller (the CRD code), so
@@ -14,14 +14,12 @@ from typing import Any
 
 from torch import nn
 
-from .. import __version__
+from .. import __version__, filenames
 from ..checkpoint import atomic_save, check_format, load_artifact
-from .features import classifier
-from .models import MODEL_NAMES, create_model
+from .build import classifier, create_model
+from .registry import CIFAR_ARCHS
 
-__all__ = ["MODEL_FORMAT", "save_model", "load_model"]
-
-MODEL_FORMAT = "skdlib.cifar-model/1"
+__all__ = ["save_model", "load_model"]
 
 
 def save_model(model: nn.Module, arch: str, path: str | os.PathLike, **info: Any) -> Path:
@@ -36,7 +34,7 @@ def save_model(model: nn.Module, arch: str, path: str | os.PathLike, **info: Any
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return atomic_save(
         {
-            "format": MODEL_FORMAT,
+            "format": filenames.MODEL_FORMAT,
             "arch": arch,
             "num_classes": num_classes,
             "state_dict": state,
@@ -58,7 +56,7 @@ def load_model(
 
     Args:
         source: a path, or an ``nn.Module`` (returned unchanged).
-        arch: the architecture (:data:`skdlib.distill.models.MODEL_NAMES`); read from skdlib
+        arch: the architecture (:data:`skdlib.models.CIFAR_ARCHS`); read from skdlib
             artifacts,
             required for RepDistiller checkpoints.
         num_classes: for RepDistiller checkpoints.
@@ -66,8 +64,9 @@ def load_model(
     if isinstance(source, nn.Module):
         return source
     state = load_artifact(source, "model checkpoint")
-    if str(state.get("format", "")).startswith(MODEL_FORMAT.rpartition("/")[0]):
-        check_format(state, MODEL_FORMAT, source, "model artifact")  # another version: say so
+    if str(state.get("format", "")).startswith(filenames.MODEL_FORMAT.rpartition("/")[0]):
+        # an skdlib model file; of another version: say so
+        check_format(state, filenames.MODEL_FORMAT, source, "model artifact")
         saved = state["arch"]
         if arch is not None and arch != saved:
             raise ValueError(f"{source} holds a {saved}, not a {arch}")
@@ -78,7 +77,7 @@ def load_model(
             raise ValueError(
                 f"{source} is a RepDistiller checkpoint, which does not record its architecture: "
                 "name it with --teacher-arch on the command line (arch= in Python; in a Table-1 "
-                f"job it is the pair's teacher), one of {', '.join(MODEL_NAMES)}"
+                f"job it is the pair's teacher), one of {', '.join(CIFAR_ARCHS)}"
             )
     else:
         raise ValueError(

@@ -89,8 +89,6 @@ class CifarResNet(nn.Module):
         torch.Size([2, 100])
     """
 
-    stage_names: list[str]
-
     def __init__(self, depth: int, widths: tuple[int, int, int, int], num_classes: int = 100):
         super().__init__()
         if (depth - 2) % 6 != 0 or depth < 8:
@@ -105,7 +103,6 @@ class CifarResNet(nn.Module):
         self.layer3 = self._stage(w2, w3, n_blocks, stride=2)
         self.avgpool = nn.AvgPool2d(8)
         self.fc = nn.Linear(w3, num_classes)
-        self.stage_names = ["layer1", "layer2", "layer3"]
 
         for m in self.modules():
             if isinstance(m, nn.Conv2d):

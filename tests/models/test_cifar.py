@@ -1,4 +1,4 @@
-"""Tests for the CRD CIFAR-100 model zoo (skdlib.distill.models)."""
+"""skdlib.models.cifar: the CRD CIFAR-100 zoo, its parameter counts and its stages."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from skdlib.distill.models import (
-    MODEL_NAMES,
+from skdlib.models import (
+    CIFAR_ARCHS,
     PAPER_PAIRS,
     create_model,
     stage_channels,
@@ -74,9 +74,9 @@ def _stage_outputs(model: nn.Module, x: torch.Tensor) -> tuple[list[torch.Tensor
 
 
 def test_model_names() -> None:
-    assert set(MODEL_NAMES) == set(EXPECTED_PARAMS)
-    assert len(MODEL_NAMES) == 10
-    assert {n for pair in PAPER_PAIRS for n in pair} <= set(MODEL_NAMES)
+    assert set(CIFAR_ARCHS) == set(EXPECTED_PARAMS)
+    assert len(CIFAR_ARCHS) == 10
+    assert {n for pair in PAPER_PAIRS for n in pair} <= set(CIFAR_ARCHS)
     assert len(PAPER_PAIRS) == 6
 
 
@@ -94,7 +94,7 @@ def test_forward_shape_and_stage_metadata(name: str) -> None:
     assert logits.shape == (2, 100)
     assert torch.isfinite(logits).all()
     names, widths, sizes = EXPECTED_STAGES[_family(name)]
-    assert stage_names(name) == names == stage_names(model) == model.stage_names
+    assert stage_names(name) == names == stage_names(model) and model.arch == name
     assert stage_channels(name) == widths == stage_channels(model)
     assert [tuple(f.shape) for f in feats] == [
         (2, c, s, s) for c, s in zip(widths, sizes, strict=True)

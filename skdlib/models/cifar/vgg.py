@@ -59,8 +59,6 @@ class VGG(nn.Module):
         torch.Size([2, 100])
     """
 
-    stage_names: list[str]
-
     def __init__(self, cfg: tuple[tuple[int, ...], ...], num_classes: int = 100) -> None:
         super().__init__()
         if len(cfg) != 5:
@@ -77,7 +75,6 @@ class VGG(nn.Module):
         self.pool3 = nn.MaxPool2d(kernel_size=2, stride=2)
         self.pool4 = nn.AdaptiveAvgPool2d((1, 1))
         self.classifier = nn.Linear(cfg[4][-1], num_classes)
-        self.stage_names = ["block0", "block1", "block2", "block3", "block4"]
 
         for m in self.modules():
             if isinstance(m, nn.Conv2d):

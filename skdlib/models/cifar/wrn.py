@@ -95,8 +95,6 @@ class WideResNet(nn.Module):
         torch.Size([2, 100])
     """
 
-    stage_names: list[str]
-
     def __init__(
         self, depth: int, num_classes: int = 100, widen_factor: int = 1, drop_rate: float = 0.0
     ) -> None:
@@ -113,7 +111,6 @@ class WideResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.fc = nn.Linear(w3, num_classes)
         self.nChannels = w3  # reference attribute name
-        self.stage_names = ["block1", "block2", "block3"]
 
         for m in self.modules():
             if isinstance(m, nn.Conv2d):

@@ -1,4 +1,4 @@
-"""skdlib.distill.command: ``python -m skdlib imagenet`` runs a job file and reports each run."""
+"""skdlib.commands.imagenet: ``python -m skdlib imagenet`` runs a job file and reports each run."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""skdlib.distill.model_io: skdlib's model artifact and RepDistiller checkpoints load back
+"""skdlib.models.model_files: skdlib's model artifact and RepDistiller checkpoints load back
 exactly."""
 
 import pytest
 import torch
 
-from skdlib.distill import create_model, load_model, save_model
+from skdlib.models import create_model, load_model, save_model
 
 
 def same_weights(a, b) -> bool:
