@@ -79,11 +79,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common = _common()
     crd = DistillConfig()
     methods = "\n".join(f"  {m.name:8} {m.description}" for m in METHODS.values())
+    settings = ", ".join(
+        f"{m.name}: " + " ".join(f"{k}={v:g}" for k, v in m.settings.items())
+        for m in METHODS.values()
+        if m.settings
+    )
     p = sub.add_parser(
         "distill",
         parents=[common],
         help="train a CIFAR-100 model: a teacher (--method none) or a student (kd, skd, ...)",
-        description=f"{describe(__doc__)}\n\nmethods:\n{methods}",
+        description=f"{describe(__doc__)}\n\nmethods:\n{methods}\n\nsettings (--setting): "
+        f"{settings}",
         formatter_class=Formatter,
         epilog="examples:\n"
         "  python -m skdlib distill --arch resnet32x4 --out runs/t\n"
@@ -110,6 +116,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--tau", type=float, default=crd.skd_tau, help="SKD's softmax temperature (paper: 1)"
     )
     p.add_argument("--seed", type=int, default=crd.seed, help="initialisation and data order")
+    p.add_argument(
+        "--init-epochs",
+        type=int,
+        default=None,
+        help="epochs of the initialisation stage of ab/ft/fsp (default: the method's, CRD: 30)",
+    )
+    p.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one of the method's settings (listed above), e.g. nce_k=4096; repeatable",
+    )
     p.set_defaults(handler=run_distill)
 
     p = sub.add_parser(
@@ -133,14 +152,28 @@ def _splits(args: argparse.Namespace, test: bool = True):
     return train, (load_split(args.data, False, args.data_root) if test else None)
 
 
+def _settings(pairs: list[str]) -> dict[str, float]:
+    """``["nce_k=4096", ...]`` -> ``{"nce_k": 4096.0}``; a malformed item names itself."""
+    out = {}
+    for item in pairs:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise ValueError(
+                f"--setting {item!r}: expected NAME=VALUE with a number, e.g. nce_k=4096"
+            )
+    return out
+
+
 def run_distill(args: argparse.Namespace) -> None:
     """``distill``: one training run (a teacher with ``--method none``, or a student)."""
     from ..distill import train_model
     from ..distill.cifar import cifar_loader
     from ..distill.distributed import init_distributed
 
-    train, test = _splits(args)
-    d = init_distributed(args.device)  # one process, or this rank of a torchrun job
     cfg = DistillConfig(
         method=args.method,
         epochs=args.epochs,
@@ -149,12 +182,16 @@ def run_distill(args: argparse.Namespace) -> None:
         beta=args.beta,
         skd_tau=args.tau,
         seed=args.seed,
+        init_epochs=args.init_epochs,
+        settings={args.method: _settings(args.setting)} if args.setting else {},
     )
+    train, test = _splits(args)
+    d = init_distributed(args.device)  # one process, or this rank of a torchrun job
     trainer = train_model(
         args.arch,
         cifar_loader(
             train, cfg.batch_size, True, d.device, args.pipeline, workers=args.workers,
-            distributed=d,
+            distributed=d, with_index=METHODS[args.method].needs_index,
         ),
         cifar_loader(test, 256, False, d.device, args.pipeline, workers=args.workers),
         cfg,

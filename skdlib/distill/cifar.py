@@ -11,6 +11,8 @@
   (the whole split on the GPU as uint8, crops and flips as batched tensor ops, no workers); on the
   CPU a torchvision ``DataLoader`` with the transforms above. Both draw their randomness from
   torch's global RNG when an epoch starts, so seeding it per epoch makes runs reproducible.
+  With ``with_index=True`` each batch also carries the images' indices in the split
+  ``(images, targets, index)``, which CRD's memory bank needs.
 
 Example:
     >>> train = load_split("synthetic", train=True, n_per_class=1)
@@ -47,6 +49,7 @@ __all__ = [
     "CIFAR100_URL",
     "CHECKSUM_ENV",
     "DeviceLoader",
+    "IndexedDataset",
     "choose_pipeline",
     "load_cifar100",
     "load_split",
@@ -258,9 +261,11 @@ class DeviceLoader:
         shuffle: permute the order every epoch.
         augment: random crop (zero padding ``padding``) and flip.
         mean, std: normalisation.
+        with_index: also yield each image's index in ``dataset``.
 
     Yields:
-        ``(images, targets)``: ``(B, 3, H, W)`` float32 and ``(B,)`` int64 on ``device``.
+        ``(images, targets)``: ``(B, 3, H, W)`` float32 and ``(B,)`` int64 on ``device``; with
+        ``with_index``, ``(images, targets, index)``.
 
     Example:
         >>> ds = SyntheticCIFAR100(n_per_class=1)
@@ -280,6 +285,7 @@ class DeviceLoader:
         padding: int = 4,
         mean: Sequence[float] = CIFAR100_MEAN,
         std: Sequence[float] = CIFAR100_STD,
+        with_index: bool = False,
     ) -> None:
         data = getattr(dataset, "data", None)
         targets = getattr(dataset, "targets", None)
@@ -305,6 +311,7 @@ class DeviceLoader:
         self.augment = augment
         self.drop_last = drop_last
         self.padding = padding
+        self.with_index = with_index
         self.mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
 
@@ -326,7 +333,24 @@ class DeviceLoader:
             x = self.images[idx]
             if self.augment:
                 x = random_crop_flip(x, self.padding, generator=gen)
-            yield normalise_uint8(x, self.mean, self.std), self.targets[idx]
+            batch = normalise_uint8(x, self.mean, self.std), self.targets[idx]
+            yield (*batch, idx) if self.with_index else batch
+
+
+class IndexedDataset(torch.utils.data.Dataset):
+    """A dataset whose items end with their index: ``(image, target, index)`` (CRD's
+    ``CIFAR100Instance``); ``.targets`` and ``.classes`` are the wrapped dataset's."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+        self.targets = getattr(dataset, "targets", None)
+        self.classes = getattr(dataset, "classes", None)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        return (*self.dataset[index], index)
 
 
 def choose_pipeline(pipeline: str, device: torch.device) -> str:
@@ -352,8 +376,10 @@ def cifar_loader(
     shuffle: bool | None = None,
     workers: int | None = None,
     distributed: Distributed | None = None,
+    with_index: bool = False,
 ):
-    """An iterable of normalised ``(images, targets)`` batches over ``dataset``.
+    """An iterable of normalised ``(images, targets)`` batches over ``dataset`` (with
+    ``with_index``: ``(images, targets, index)``, the images' indices in ``dataset``).
 
     Args:
         dataset: from :func:`load_split` (no transform set).
@@ -381,9 +407,13 @@ def cifar_loader(
     device = resolve_device(device)
     shuffle = train if shuffle is None else shuffle
     if choose_pipeline(pipeline, device) == "device":
-        return DeviceLoader(dataset, batch_size, device, shuffle=shuffle, augment=train)
+        return DeviceLoader(
+            dataset, batch_size, device, shuffle=shuffle, augment=train, with_index=with_index
+        )
     view = copy.copy(dataset)  # shares .data; only the transform differs
     view.transform = train_transform() if train else eval_transform()
+    if with_index:
+        view = IndexedDataset(view)
     sampler = None
     if distributed is not None and distributed.world > 1 and train:
         batch_size = distributed.rank_batch(batch_size)

@@ -5,7 +5,7 @@ Plain values, no torch: the command line reads them for its defaults and choices
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..schedule import StepDecaySGD
 from .methods import METHODS, get_method
@@ -44,6 +44,12 @@ class DistillConfig(StepDecaySGD):
         channels_last: student and teacher weights and the images in channels-last memory
             format (faster convolutions on tensor cores).
         compile: run the student's forward through ``torch.compile`` (the first steps compile).
+        init_epochs, init_lr: epochs and lr of the initialisation stage of the methods that
+            have one (AB, FT, FSP; CRD: 30 epochs at ``lr``, FT 0.01 for resnet/wrn students);
+            ``None`` = the method's; other methods have no such stage.
+        settings: ``{method: {name: value}}`` overriding a method's named constants
+            (:attr:`~skdlib.distill.methods.Method.settings`: CRD's ``nce_k``, DKD's ``beta``,
+            ...), for the methods named; a job's ``student_config`` can hold all of them.
 
     Example:
         >>> DistillConfig.from_dict({"method": "skd", "epochs": 5}).weights("vgg13", "vgg8")
@@ -64,6 +70,9 @@ class DistillConfig(StepDecaySGD):
     precision: str = "fp32"
     channels_last: bool = False
     compile: bool = False
+    init_epochs: int | None = None
+    init_lr: float | None = None
+    settings: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -79,6 +88,18 @@ class DistillConfig(StepDecaySGD):
             raise ValueError(f"skd_tau (SKD's temperature) must be > 0, got {self.skd_tau}")
         if self.beta is not None and not self.beta >= 0:
             raise ValueError(f"beta (the feature term's weight) must be >= 0, got {self.beta}")
+        if self.init_epochs is not None and self.init_epochs < 0:
+            raise ValueError(f"init_epochs must be >= 0, got {self.init_epochs}")
+        if self.init_lr is not None and not self.init_lr > 0:
+            raise ValueError(f"init_lr must be > 0, got {self.init_lr}")
+        for name, values in self.settings.items():
+            known = get_method(name).settings  # an unknown method lists the registered ones
+            unknown = sorted(set(values) - set(known))
+            if unknown:
+                raise ValueError(
+                    f"settings of method {name!r}: unknown {unknown}; it has "
+                    f"{sorted(known) or 'no settings'}"
+                )
 
     def weights(self, teacher: str | None = None, student: str | None = None) -> dict[str, float]:
         """``{"ce", "kd", "beta"}`` — the loss weights this config resolves to for a pair.
@@ -93,3 +114,13 @@ class DistillConfig(StepDecaySGD):
             "kd": m.kd_weight if self.kd_weight is None else self.kd_weight,
             "beta": m.default_beta(teacher, student) if self.beta is None else self.beta,
         }
+
+    def method_settings(self, teacher: str | None = None, student: str | None = None) -> dict:
+        """The method's settings for a pair, with this config's ``settings`` applied.
+
+        Example:
+            >>> DistillConfig(method="crd", settings={"crd": {"nce_k": 64}}).method_settings()
+            {'feat_dim': 128, 'nce_k': 64.0, 'nce_t': 0.07, 'nce_m': 0.5}
+        """
+        m = get_method(self.method)
+        return {**m.default_settings(teacher, student), **self.settings.get(m.name, {})}

@@ -120,7 +120,12 @@ class ImageNetJob(JsonConfig):
                 f"key 'teacher_weights' must be 'imagenet' or 'none', got {self.teacher_weights!r}"
             )
         for method in self.methods:
-            get_method(method)
+            if get_method(method).needs_index:
+                raise ConfigError(
+                    f"key 'methods': {method!r} keeps a memory bank over the training set and "
+                    "needs each image's index, which this job's loaders do not carry; run it "
+                    "with the CIFAR runner (python -m skdlib distill / table1)"
+                )
         teacher, student = _stage_widths(self.teacher_arch), _stage_widths(self.student_arch)
         if any(get_method(m).static for m in self.methods) and teacher != student:
             raise ConfigError(
@@ -231,7 +236,7 @@ def run_imagenet_job(
     for method in cfg.methods:
         torch.manual_seed(cfg.seed)
         student = _model(cfg.student_arch, "none", classes)
-        uses_teacher = get_method(method).teacher_forward
+        uses_teacher = get_method(method).needs_teacher
         trainer = DistillTrainer(
             student, cfg.student_config(method), cfg.student_arch,
             teacher_model=teacher if uses_teacher else None, teacher_arch=cfg.teacher_arch,

@@ -1,8 +1,11 @@
 """The paper's Table 1 from a job's results: the Markdown table beside the published numbers,
 the per-method summaries, and the cells a chart draws (:func:`skdlib.viz.plot_results`).
 
-Rows follow the paper's order (teacher, student alone, KD, PKT, AT, SP, RKD, SKD), then any other
-method of the job in registry order; a row's label is its method's ``label``.
+Rows follow the paper's layout: the teacher and the student alone, then the methods grouped as
+the paper groups them — logit-based (KD, PKT, CRD, DKD), feature-based (FitNet, AT, VID, AB,
+FT, NST), relation-based (FSP, SP, CC, RKD), static (SKD, SKD+KD), each group under a header
+row (:data:`~skdlib.distill.methods.GROUPS`), in registry order within a group — then methods
+without a group; a row's label is its method's ``label``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .methods import get_method
+from .methods import GROUPS, METHODS, get_method
 
 __all__ = [
     "PUBLISHED",
@@ -20,45 +23,58 @@ __all__ = [
     "pair_label",
     "render_table1",
     "seconds_per_epoch",
+    "init_seconds_per_epoch",
     "method_summary",
     "compare_to_plain",
     "table_cells",
     "table_pairs",
 ]
 
-#: Published top-1 (%) of the paper's Table 1 for the methods implemented here; ``"teacher"`` and
-#: ``"none"`` (the student trained alone) are the first two rows. KD, PKT, AT, SP and RKD are
-#: CRD's figures, which the paper reprints; ``"skd+kd"`` has no published number.
+#: Published top-1 (%) for the six pairs of the paper's Table 1; ``"teacher"`` and ``"none"`` (the
+#: student trained alone) are the first two rows. ``"skd"`` is the paper's own figure; every
+#: other baseline is CRD's (Tian et al. 2020, Table 1; RepDistiller's README), which the paper
+#: reprints; ``"dkd"`` is its authors' (mdistiller's README), which has no resnet110 → resnet20;
+#: ``"skd+kd"`` has no published number.
 PUBLISHED: dict[tuple[str, str], dict[str, float]] = {
     ("wrn_40_2", "wrn_16_2"): {
-        "teacher": 75.61, "none": 73.26, "kd": 74.92, "pkt": 74.54, "at": 74.08, "sp": 73.83,
-        "rkd": 73.35, "skd": 73.79,
+        "teacher": 75.61, "none": 73.26, "kd": 74.92, "pkt": 74.54, "crd": 75.48, "dkd": 76.23,
+        "fitnet": 73.58, "at": 74.08, "vid": 74.11, "ab": 72.50, "ft": 73.25, "nst": 73.68,
+        "fsp": 72.91, "sp": 73.83, "cc": 73.56, "rkd": 73.35, "skd": 73.79,
     },
     ("resnet56", "resnet20"): {
-        "teacher": 72.34, "none": 69.06, "kd": 70.66, "pkt": 70.34, "at": 70.55, "sp": 69.67,
-        "rkd": 69.61, "skd": 70.23,
+        "teacher": 72.34, "none": 69.06, "kd": 70.66, "pkt": 70.34, "crd": 71.16, "dkd": 71.97,
+        "fitnet": 69.21, "at": 70.55, "vid": 70.38, "ab": 69.47, "ft": 69.84, "nst": 69.60,
+        "fsp": 69.95, "sp": 69.67, "cc": 69.63, "rkd": 69.61, "skd": 70.23,
     },
     ("resnet110", "resnet20"): {
-        "teacher": 74.31, "none": 69.06, "kd": 70.67, "pkt": 70.25, "at": 70.22, "sp": 70.04,
-        "rkd": 69.25, "skd": 70.27,
+        "teacher": 74.31, "none": 69.06, "kd": 70.67, "pkt": 70.25, "crd": 71.46,
+        "fitnet": 68.99, "at": 70.22, "vid": 70.16, "ab": 69.53, "ft": 70.22, "nst": 69.53,
+        "fsp": 70.11, "sp": 70.04, "cc": 69.48, "rkd": 69.25, "skd": 70.27,
     },
     ("resnet110", "resnet32"): {
-        "teacher": 74.31, "none": 71.14, "kd": 73.08, "pkt": 72.61, "at": 72.31, "sp": 72.69,
-        "rkd": 71.82, "skd": 71.86,
+        "teacher": 74.31, "none": 71.14, "kd": 73.08, "pkt": 72.61, "crd": 73.48, "dkd": 74.11,
+        "fitnet": 71.06, "at": 72.31, "vid": 72.61, "ab": 70.98, "ft": 72.37, "nst": 71.96,
+        "fsp": 71.89, "sp": 72.69, "cc": 71.48, "rkd": 71.82, "skd": 71.86,
     },
     ("resnet32x4", "resnet8x4"): {
-        "teacher": 79.42, "none": 72.50, "kd": 73.33, "pkt": 73.64, "at": 73.44, "sp": 72.94,
-        "rkd": 71.90, "skd": 72.91,
+        "teacher": 79.42, "none": 72.50, "kd": 73.33, "pkt": 73.64, "crd": 75.51, "dkd": 76.32,
+        "fitnet": 73.50, "at": 73.44, "vid": 73.09, "ab": 73.17, "ft": 72.86, "nst": 73.30,
+        "fsp": 72.62, "sp": 72.94, "cc": 72.97, "rkd": 71.90, "skd": 72.91,
     },
     ("vgg13", "vgg8"): {
-        "teacher": 74.64, "none": 70.36, "kd": 72.98, "pkt": 72.88, "at": 71.43, "sp": 72.68,
-        "rkd": 71.48, "skd": 71.09,
+        "teacher": 74.64, "none": 70.36, "kd": 72.98, "pkt": 72.88, "crd": 73.94, "dkd": 74.68,
+        "fitnet": 71.02, "at": 71.43, "vid": 71.23, "ab": 70.94, "ft": 70.58, "nst": 71.53,
+        "fsp": 70.23, "sp": 72.68, "cc": 70.71, "rkd": 71.48, "skd": 71.09,
     },
 }  # fmt: skip
 
 
-#: Row order of the paper's table; ``"teacher"`` and ``"none"`` (the student alone) first.
-PAPER_ROWS: tuple[str, ...] = ("teacher", "none", "kd", "pkt", "at", "sp", "rkd", "skd")
+#: The paper's Table 1 rows, in its order: the teacher, the student alone, then its thirteen
+#: comparison methods by group and SKD (DKD and SKD+KD, not in the paper, join their groups).
+PAPER_ROWS: tuple[str, ...] = (
+    "teacher", "none", "kd", "pkt", "crd", "fitnet", "at", "vid", "ab", "ft", "nst", "fsp", "sp",
+    "cc", "rkd", "skd",
+)  # fmt: skip
 
 
 _LABELS = {
@@ -128,23 +144,48 @@ def seconds_per_epoch(runs: Sequence[Mapping[str, Any]]) -> float | None:
     return statistics.fmean(rates) if rates else None
 
 
+def _group(row: str) -> str | None:
+    return None if row in ("teacher", "none") or row not in METHODS else METHODS[row].group
+
+
 def _table_rows(results: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:
     cfg = results.get("config", {})
     pairs = [tuple(p) for p in cfg.get("pairs", [])]
     chosen = cfg.get("methods", [])
-    methods = [m for m in PAPER_ROWS if m == "teacher" or m in chosen]
+    methods = ["teacher"] + (["none"] if "none" in chosen else [])
+    registry = [m for m in METHODS if m in chosen and m != "none"]
+    for group in GROUPS:
+        methods += [m for m in registry if _group(m) == group]
     methods += [m for m in chosen if m not in methods]
     return pairs, methods
 
 
+def init_seconds_per_epoch(runs: Sequence[Mapping[str, Any]]) -> float | None:
+    """Mean seconds per epoch of the initialisation stages of ``runs`` (rows with
+    ``init_seconds`` and ``init_epochs``; ``None`` when none had one).
+
+    Example:
+        >>> init_seconds_per_epoch([{"init_seconds": 6.0, "init_epochs": 2}, {"seconds": 1.0}])
+        3.0
+    """
+    rates = [
+        float(r["init_seconds"]) / r["init_epochs"]
+        for r in runs
+        if r.get("init_seconds") and r.get("init_epochs")
+    ]
+    return statistics.fmean(rates) if rates else None
+
+
 def render_table1(results: Mapping[str, Any], metric: str = "last_top1") -> str:
-    """The Table-1 layout as Markdown: methods as rows; per pair, our top-1, our seconds per
-    epoch, and the paper's published top-1 — in separate columns, never mixed in one cell.
+    """The Table-1 layout as Markdown: methods as rows, grouped under a header row per group;
+    per pair, our top-1, our seconds per epoch, and the published top-1 — in separate columns,
+    never mixed in one cell.
 
     "ours" is the mean (± sample std over trials when there are several; ``n`` trials) of
     ``metric`` (``"last_top1"``, CRD's and the paper's choice, or ``"best_top1"``); "s/epoch" is
-    :func:`seconds_per_epoch` of the same runs; "paper" is :data:`PUBLISHED` (— where there is
-    none, e.g. a pair outside the paper, whose setting is not ours anyway).
+    :func:`seconds_per_epoch` of the same runs (their main stage; a method's initialisation
+    stage adds "(init ...)", its own seconds per init epoch); "paper" is :data:`PUBLISHED` (—
+    where there is none, e.g. a pair outside the paper, whose setting is not ours anyway).
 
     Args:
         results: as returned by :func:`~skdlib.distill.run_table1` (or read from
@@ -173,19 +214,22 @@ def render_table1(results: Mapping[str, Any], metric: str = "last_top1") -> str:
         header,
         "|---|" + "---|---|---|" * len(pairs),
     ]
+    group = None
     for row in methods:
+        if _group(row) != group and _group(row) is not None:
+            group = _group(row)
+            lines.append(f"| *{GROUPS[group]}* |" + " |" * (3 * len(pairs)))
         cells = []
         for p in pairs:
             chosen = _select(runs, p, row)
             values = _finite(chosen, metric)
             ours = _mean_std(values) + (f" (n={len(values)})" if values else "")
-            rate = seconds_per_epoch(chosen)
+            rate, init = seconds_per_epoch(chosen), init_seconds_per_epoch(chosen)
             published = PUBLISHED.get(p, {}).get(row)
-            cells += [
-                ours,
-                "—" if rate is None else f"{rate:.1f}",
-                "—" if published is None else f"{published:.2f}",
-            ]
+            seconds = ("—" if rate is None else f"{rate:.1f}") + (
+                "" if init is None else f" (init {init:.1f})"
+            )
+            cells += [ours, seconds, "—" if published is None else f"{published:.2f}"]
         lines.append(f"| {_row_label(row)} |" + "".join(f" {c} |" for c in cells))
     return "\n".join(lines)
 

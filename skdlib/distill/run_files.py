@@ -23,7 +23,8 @@ __all__ = ["RunFiles", "RunSummary"]
 
 @dataclass
 class RunSummary:
-    """Where a run stands: last and best test top-1, epochs done, seconds, per-epoch rows."""
+    """Where a run stands: last and best test top-1, epochs done, seconds, per-epoch rows, and
+    the initialisation stage's epochs and seconds (for the methods that have one)."""
 
     last_top1: float | None = None
     best_top1: float | None = None
@@ -32,14 +33,17 @@ class RunSummary:
     complete: bool = False
     seconds: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
+    init_epochs_done: int = 0
+    init_seconds: float = 0.0
 
 
 class RunFiles:
     """Mixin of :class:`~skdlib.distill.DistillTrainer`: the run folder (see the module).
 
     It uses the trainer's ``student``, ``student_arch``, ``teacher_arch``, ``method``,
-    ``weights``, ``config``, ``embedding_meta``, ``optimizer``, ``scheduler``, ``epoch``,
-    ``summary``, ``device`` and ``dist``.
+    ``weights``, ``settings``, ``config``, ``embedding_meta``, ``optimizer``, ``scheduler``,
+    ``epoch``, ``summary``, ``device``, ``dist``, ``term`` (the method's modules: their
+    parameters and buffers, e.g. CRD's memory bank and its normalisers) and ``init_stage``.
     """
 
     # -- checkpoints ----------------------------------------------------------------------------
@@ -50,6 +54,10 @@ class RunFiles:
             "teacher": self.teacher_arch,
             "method": self.method.name,
             "weights": dict(self.weights),
+            "settings": dict(self.settings),
+            "init": None
+            if self.init_stage is None
+            else [self.init_stage.epochs, self.init_stage.lr],
             "config": self.config.to_dict(),
             "embedding": self.embedding_meta.get("digest"),
         }
@@ -64,6 +72,8 @@ class RunFiles:
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "summary": asdict(self.summary),
+                "modules": None if self.term.modules is None else self.term.modules.state_dict(),
+                "init_stage": None if self.init_stage is None else self.init_stage.state_dict(),
             },
             path,
         )
@@ -77,6 +87,10 @@ class RunFiles:
             "delete the folder or choose another out_dir",
         )
         self.student.load_state_dict(state["student"])
+        if self.term.modules is not None:
+            self.term.modules.load_state_dict(state["modules"])
+        if self.init_stage is not None:
+            self.init_stage.load_state_dict(state["init_stage"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.summary = RunSummary(**state["summary"])
@@ -92,6 +106,8 @@ class RunFiles:
         }
         summary = asdict(self.summary)
         history = summary.pop("history")
+        if self.init_stage is not None:
+            summary["init_history"] = self.init_stage.history
         atomic_write_text(
             out / filenames.METRICS,
             json.dumps({**info, **summary, "history": history}, indent=1, allow_nan=False),
@@ -121,6 +137,15 @@ class RunFiles:
             self._save_checkpoint(out / filenames.CHECKPOINT)
             self._write_metrics(out)
         self.dist.barrier()  # no rank runs ahead of the files of this epoch
+
+    def _record_init(self, out: Path | None) -> None:
+        """After an init epoch: the checkpoint and metrics (the stage resumes from there)."""
+        if out is None:
+            return
+        if self.dist.main:
+            self._save_checkpoint(out / filenames.CHECKPOINT)
+            self._write_metrics(out)
+        self.dist.barrier()
 
     def _model_info(self) -> dict[str, Any]:
         s = self.summary

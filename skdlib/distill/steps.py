@@ -54,13 +54,16 @@ def train_model(
     until: int | None = None,
     progress: bool | str = True,
     distributed: Distributed | None = None,
+    train_targets: Any = None,
 ) -> DistillTrainer:
     """Build ``arch`` (initialised from ``config.seed``) and train it with :class:`DistillTrainer`.
 
     A teacher is this with ``method="none"``; its ``out_dir/model.pt`` is what students and
     :func:`embed_teacher` load. Returns the trainer (``.student``, ``.summary``). Under
     ``torchrun``, pass :func:`~skdlib.distill.distributed.init_distributed`'s result as
-    ``distributed`` (and to :func:`~skdlib.distill.cifar.cifar_loader`).
+    ``distributed`` (and to :func:`~skdlib.distill.cifar.cifar_loader`). ``train_targets`` (the
+    training labels by index, for CRD's memory bank) default to ``train_loader.dataset.targets``;
+    CRD also needs a loader made with ``with_index=True``.
 
     Example:
         >>> from skdlib.distill.cifar import load_split, cifar_loader
@@ -71,6 +74,8 @@ def train_model(
         1
     """
     config = config or DistillConfig()
+    if train_targets is None:
+        train_targets = getattr(getattr(train_loader, "dataset", None), "targets", None)
     torch.manual_seed(config.seed)
     student = create_model(arch, num_classes)
     trainer = DistillTrainer(
@@ -82,6 +87,7 @@ def train_model(
         embedding=embedding,
         device=device,
         distributed=distributed,
+        train_targets=train_targets,
     )
     trainer.fit(train_loader, test_loader, out_dir=out_dir, until=until, progress=progress)
     return trainer

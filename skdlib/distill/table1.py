@@ -8,7 +8,12 @@ trials and the training settings.
 1. trains each teacher once (``method="none"``) — or loads it from ``teacher_checkpoints``;
 2. embeds each teacher's neurons at its stage outputs (only if an SKD method is requested);
 3. trains every student run; ``"none"`` (the student trained alone) runs once per student
-   architecture and trial and serves every pair with that student;
+   architecture and trial and serves every pair with that student; a method's initialisation
+   stage (AB, FT, FSP) runs inside its run, and CRD's loader carries each image's index;
+
+Before anything trains, every method is checked against every pair
+(:meth:`~skdlib.distill.methods.Method.pair_problem`: FSP needs equal channels, SKD equal
+stages, AT/NST/VID/AB as many feature stages), and a mismatch names the pair and the reason;
 
 and writes ``results.json`` / ``results.csv`` (one row per run) and ``table1.md``, the Table-1
 layout with our numbers beside the published ones (:mod:`skdlib.distill.report`). Every run has
@@ -21,7 +26,7 @@ Config keys (all optional except ``out``)::
      "data": "cifar100" | "synthetic", "data_root": "data",
      "train_per_class": 50, "test_per_class": 10, "data_seed": 0,     # synthetic only
      "pairs": "paper" | [["resnet56", "resnet20"], ...],
-     "methods": ["none", "kd", "skd", "sp", "rkd", "at", "pkt"], "trials": 3,
+     "methods": ["none", "kd", "crd", "fitnet", "ab", "fsp", "skd", ...], "trials": 3,
      "teacher_config": {DistillConfig fields}, "student_config": {DistillConfig fields},
      "embedding": {EmbeddingConfig fields},
      "teacher_checkpoints": {"resnet56": "path/to/model.pt"},
@@ -49,7 +54,7 @@ from .. import filenames
 from ..checkpoint import atomic_write_text, csv_text
 from ..config import ConfigError, JsonConfig
 from ..embedding import EmbeddingConfig
-from ..models import CIFAR_ARCHS, PAPER_PAIRS, load_model, stage_channels, stage_names
+from ..models import CIFAR_ARCHS, PAPER_PAIRS, load_model
 from ..progress import show_bars, tqdm
 from ..runtime import resolve_device
 from .cifar import cifar_loader, load_split
@@ -108,17 +113,14 @@ class Table1Config(JsonConfig):
             raise ConfigError("key 'methods': choose at least one method")
         for method in self.methods:
             get_method(method)  # an unknown name lists the registered ones
-        static = [m for m in self.methods if get_method(m).static]
-        for teacher, student in self.pairs if static else ():
-            t_stages = list(zip(stage_names(teacher), stage_channels(teacher), strict=True))
-            s_stages = list(zip(stage_names(student), stage_channels(student), strict=True))
-            if t_stages != s_stages:
-                raise ConfigError(
-                    f"key 'pairs': {static} pair the student's stages with the teacher's by name "
-                    f"and need equal widths, but {teacher} has {_stages(t_stages)} and {student} "
-                    f"{_stages(s_stages)}; choose a pair whose stages match (all six paper pairs "
-                    f"do) or leave {static} out of 'methods' for this pair"
-                )
+        for teacher, student in self.pairs:  # before anything trains: can each method run?
+            for method in self.methods:
+                problem = get_method(method).pair_problem(teacher, student)
+                if problem:
+                    raise ConfigError(
+                        f"key 'pairs': method {method!r} cannot distil {teacher} into {student}: "
+                        f"{problem}; choose another pair or leave {method!r} out of 'methods'"
+                    )
         if self.data not in DATASETS:
             raise ConfigError(f"key 'data' must be one of {DATASETS}, got {self.data!r}")
         if self.trials < 1:
@@ -150,10 +152,6 @@ class Table1Config(JsonConfig):
         base = DistillConfig.from_dict(self.student_config)
         seed = base.seed + trial
         return DistillConfig.from_dict({**self.student_config, "method": method, "seed": seed})
-
-
-def _stages(stages: list[tuple[str, int]]) -> str:
-    return "[" + ", ".join(f"{name}: {width}" for name, width in stages) + "]"
 
 
 def _plan(cfg: Table1Config) -> list[dict[str, Any]]:
@@ -190,6 +188,8 @@ def _row(role: str, run: Mapping[str, Any], summary: Mapping[str, Any], folder: 
         "best_epoch": summary.get("best_epoch"),
         "epochs": summary.get("epochs_done"),
         "seconds": round(float(summary.get("seconds") or 0.0), 2),
+        "init_epochs": summary.get("init_epochs_done", 0),
+        "init_seconds": round(float(summary.get("init_seconds") or 0.0), 2),
         "dir": str(folder),
     }
 
@@ -220,7 +220,9 @@ def run_table1(
     Returns:
         ``{"name", "config", "runs": [row, ...], "updated"}``; a row has ``role`` (``teacher`` or
         ``student``), ``teacher``, ``student``, ``method``, ``trial``, ``last_top1``,
-        ``best_top1``, ``best_epoch``, ``epochs``, ``seconds``, ``dir``. The results file (and
+        ``best_top1``, ``best_epoch``, ``epochs``, ``seconds`` (the main stage's),
+        ``init_epochs``, ``init_seconds`` (an initialisation stage's: AB, FT, FSP), ``dir``.
+        The results file (and
         ``results.csv``, ``table1.md``) is rewritten after every run.
     """
     cfg = Table1Config.coerce(config)
@@ -232,14 +234,16 @@ def run_table1(
     test_set = load_split(
         cfg.data, False, cfg.data_root, cfg.test_per_class, cfg.data_seed, download=True
     )
-    loaders: dict[int, Any] = {}
+    loaders: dict[tuple[int, bool], Any] = {}
 
-    def train_loader(batch_size: int):
-        if batch_size not in loaders:
-            loaders[batch_size] = cifar_loader(
-                train_set, batch_size, True, device, cfg.pipeline, workers=cfg.workers
-            )
-        return loaders[batch_size]
+    def train_loader(batch_size: int, with_index: bool = False):
+        key = (batch_size, with_index)
+        if key not in loaders:
+            loaders[key] = cifar_loader(
+                train_set, batch_size, True, device, cfg.pipeline, workers=cfg.workers,
+                with_index=with_index,
+            )  # fmt: skip
+        return loaders[key]
 
     test_loader = cifar_loader(
         test_set, cfg.eval_batch_size, False, device, cfg.pipeline, workers=cfg.workers
@@ -310,11 +314,11 @@ def run_table1(
         method = get_method(run["method"])
         trainer = train_model(
             run["student"],
-            train_loader(scfg.batch_size),
+            train_loader(scfg.batch_size, method.needs_index),
             test_loader,
             scfg,
             folder,
-            teacher_model=model_files[teacher] if method.teacher_forward else None,
+            teacher_model=model_files[teacher] if method.needs_teacher else None,
             teacher_arch=teacher,
             embedding=out / "teachers" / teacher / filenames.EMBEDDING if method.static else None,
             num_classes=num_classes,

@@ -3,7 +3,9 @@
 :class:`DistillTrainer` knows no method by name: it asks the method's registry entry
 (:mod:`skdlib.distill.methods`) for the loss weights, the tensors to hook, and whether the
 teacher runs. For a static method (SKD) the teacher model is never built, loaded or run: the
-targets are the constant semantic vectors of its embedding.
+targets are the constant semantic vectors of its embedding. The method's hooks, features,
+trainable modules and term are a :class:`~skdlib.distill.method_term.MethodTerm`; a method with
+an initialisation stage (AB, FT, FSP) runs it first (:mod:`skdlib.distill.init_stage`).
 
 Runs are reproducible and resumable: each epoch reseeds torch's global RNG from
 ``(seed, epoch)`` before the data loader is iterated, and the model, optimizer, scheduler and
@@ -17,8 +19,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
-from contextlib import ExitStack
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,8 @@ from torch.utils.data.distributed import DistributedSampler
 
 from .. import filenames
 from ..embedding import NeuronEmbedding
-from ..hooks import capture, layer_channels
-from ..models import classifier, load_model, save_model
+from ..hooks import layer_channels
+from ..models import ARCHITECTURES, classifier, load_model, save_model
 from ..progress import epoch_lines, show_bars, tqdm
 from ..runtime import resolve_device
 from ..schedule import epoch_seed
@@ -41,6 +42,8 @@ from .config import DistillConfig
 from .distributed import Distributed, rank_slice
 from .evaluate import check_finite_epoch, evaluate
 from .features import FeatureSpec, feature_spec
+from .init_stage import InitStageRunner
+from .method_term import MethodTerm
 from .methods import get_method
 from .run_files import RunFiles, RunSummary
 
@@ -64,6 +67,9 @@ class DistillTrainer(RunFiles):
             dict. Its layers are paired with the student's modules of the same name; every
             pair must have equal channel counts.
         device: ``None``/``"auto"``: CUDA when present.
+        train_targets: ``(N,)`` labels of the training set by sample index, for methods that
+            keep one entry per training image (CRD's memory bank; ``train_model`` passes the
+            training loader's ``dataset.targets``).
 
     Raises:
         ValueError: a method without what it needs, or a layer pairing that does not fit; the
@@ -78,6 +84,8 @@ class DistillTrainer(RunFiles):
         ...                    device="cpu")
         >>> sorted(t.train_step(torch.randn(4, 3, 32, 32), torch.arange(4)))
         ['ce', 'correct', 'distill', 'kd', 'loss']
+        >>> t.optimizer.param_groups[0]["params"] == list(t.student.parameters())  # no modules
+        True
     """
 
     def __init__(
@@ -90,12 +98,19 @@ class DistillTrainer(RunFiles):
         embedding: NeuronEmbedding | str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
         device: str | torch.device | None = None,
         distributed: Distributed | None = None,
+        train_targets: Sequence[int] | torch.Tensor | None = None,
     ) -> None:
         self.config = config or DistillConfig()
         self.method = get_method(self.config.method)
         self.dist = distributed or Distributed(device=resolve_device(device))
         self.device = self.dist.device
         self.dist.rank_batch(self.config.batch_size)  # a global batch must split evenly
+        m = self.method
+        if self.dist.world > 1 and (m.modules or m.init or m.needs_index):
+            raise ValueError(
+                f"method {m.name!r} has trainable modules, an initialisation stage or a memory "
+                "bank, which are not synchronised across processes yet: run it on one process"
+            )
         self.student = student.to(self.device)
         if self.config.channels_last:
             self.student.to(memory_format=torch.channels_last)
@@ -104,17 +119,25 @@ class DistillTrainer(RunFiles):
         self.spec = feature_spec(student)
         self.teacher_model: nn.Module | None = None
         self.teacher_spec: FeatureSpec | None = None
-        if self.method.teacher_forward:
+        if self.method.needs_teacher:
             self._load_teacher(teacher_model)
         self.vectors: dict[str, torch.Tensor] = {}
         self.embedding_meta: dict[str, Any] = {}
         if self.method.static:
             self._load_vectors(embedding)
         self.weights = self.config.weights(self.teacher_arch, self.student_arch)
+        self.settings = self.config.method_settings(self.teacher_arch, self.student_arch)
 
         cfg = self.config
-        self.optimizer = cfg.make_optimizer(self.student.parameters())
+        self.term = MethodTerm(
+            self.method, cfg, self.student, self.spec, self.teacher_model, self.teacher_spec,
+            self.vectors, self.settings, train_targets, self.device,
+        )  # fmt: skip
+        self.optimizer = cfg.make_optimizer(
+            [*self.student.parameters(), *self.term.main_parameters()]
+        )
         self.scheduler = cfg.make_scheduler(self.optimizer)
+        self.init_stage = InitStageRunner(self) if self.method.init is not None else None
         self.epoch = 0
         self.summary = RunSummary()
         self.model: nn.Module = self.student  # what a step runs forward: DDP on several ranks
@@ -123,9 +146,6 @@ class DistillTrainer(RunFiles):
             self.model = DistributedDataParallel(self.student, device_ids=ids)
         if cfg.compile:
             self.model = torch.compile(self.model)
-        self._hooks: ExitStack | None = None
-        self._student_out: dict[str, torch.Tensor] = {}
-        self._teacher_out: dict[str, torch.Tensor] = {}
 
     # -- set-up ---------------------------------------------------------------------------------
     def _load_teacher(self, teacher_model) -> None:
@@ -150,6 +170,13 @@ class DistillTrainer(RunFiles):
                 f"teacher {self.teacher_arch} has {t_out} classes, student {self.student_arch} "
                 f"has {s_out}; distillation needs the same classes"
             )
+        if {self.teacher_arch, self.student_arch} <= set(ARCHITECTURES):
+            problem = self.method.pair_problem(self.teacher_arch, self.student_arch)
+            if problem:
+                raise ValueError(
+                    f"{self.method.label} cannot distil {self.teacher_arch} into "
+                    f"{self.student_arch}: {problem}"
+                )
         if self.method.taps is not None:
             s_taps, t_taps = (
                 self.method.tap_names(self.spec),
@@ -208,45 +235,21 @@ class DistillTrainer(RunFiles):
                 "layer: use a pair whose stage widths match (skdlib.models.PAPER_PAIRS)."
             )
 
-    # -- features -------------------------------------------------------------------------------
-    def _ensure_hooks(self) -> None:
-        """Register the forward hooks the method's features need (kept until :meth:`close`)."""
-        if self._hooks is not None:
-            return
-        self._hooks = ExitStack()
-        student = list(self.vectors) if self.method.static else self.method.tap_names(self.spec)
-        if student:
-            self._student_out = self._hooks.enter_context(capture(self.student, student))
-        if self.teacher_model is not None and not self.method.static and self.method.taps:
-            teacher = self.method.tap_names(self.teacher_spec)
-            self._teacher_out = self._hooks.enter_context(capture(self.teacher_model, teacher))
-
     def close(self) -> None:
-        """Remove the forward hooks (``fit`` does this when it returns)."""
-        if self._hooks is not None:
-            self._hooks.close()
-            self._hooks = None
-
-    def _features(self, out: Mapping[str, torch.Tensor], spec: FeatureSpec) -> dict:
-        relu = self.method.relu and spec.preactivation  # losses in float32, also after bf16
-        return {n: (F.relu(t) if relu else t).float() for n, t in out.items()}
-
-    def distill_loss(self) -> torch.Tensor:
-        """The method's feature term from the last forward pass(es) of student (and teacher)."""
-        student = self._features(self._student_out, self.spec)
-        if self.method.static:
-            targets = self.vectors
-        else:
-            targets = self._features(self._teacher_out, self.teacher_spec)
-        return self.method.feature_loss(student, targets, self.config)
+        """Remove the method's forward hooks (``fit`` does this when it returns)."""
+        self.term.close()
 
     # -- one step -------------------------------------------------------------------------------
-    def train_step(self, images: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+    def train_step(
+        self, images: torch.Tensor, targets: torch.Tensor, index: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """One SGD step on a batch; the student should be in train mode (``fit`` sees to it).
 
         Args:
             images: ``(B, 3, 32, 32)`` normalised images.
             targets: ``(B,)`` class ids.
+            index: ``(B,)`` the images' indices in the training set (methods with
+                ``needs_index``: CRD).
 
         Returns:
             Detached scalars: ``loss`` (the total), ``ce``, ``kd``, ``distill`` (the unweighted
@@ -256,7 +259,7 @@ class DistillTrainer(RunFiles):
         targets = targets.to(self.device, non_blocking=True)
         if self.config.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        self._ensure_hooks()
+        self.term.ensure_hooks()
         w = self.weights
         bf16 = self.config.precision == "bf16"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -265,14 +268,19 @@ class DistillTrainer(RunFiles):
         loss = ce if w["ce"] == 1.0 else w["ce"] * ce
         zero = torch.zeros((), device=self.device)
         kd = distill = zero
-        if self.teacher_model is not None:
+        t_logits = None
+        if self.teacher_model is not None and self.method.teacher_forward:
             with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
                 t_logits = self.teacher_model(images).float()
             if w["kd"]:
                 kd = kd_loss(logits, t_logits, self.config.kd_temperature)
                 loss = loss + w["kd"] * kd
         if w["beta"] and self.method.loss is not None:
-            distill = self.distill_loss()
+            step = self.term.step_inputs(
+                logits=logits, teacher_logits=t_logits, labels=targets, index=index,
+                epoch=self.epoch + 1,
+            )  # fmt: skip
+            distill = self.term.loss(step)
             loss = loss + w["beta"] * distill
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -303,7 +311,8 @@ class DistillTrainer(RunFiles):
             test_loader: the test split, evaluated after every epoch.
             out_dir: run folder; if it holds a checkpoint of this run, training resumes there.
                 ``None`` keeps everything in memory.
-            until: stop after this epoch (the run can be continued later from ``out_dir``).
+            until: stop after this epoch (the run can be continued later from ``out_dir``);
+                0: after the initialisation stage.
             progress: tqdm bars over epochs and batches; ``"epochs"``: one printed line per
                 epoch instead; ``False``: silent.
 
@@ -318,6 +327,14 @@ class DistillTrainer(RunFiles):
         stop = cfg.epochs if until is None else min(int(until), cfg.epochs)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+        try:
+            while self.init_stage is not None and not self.init_stage.done:
+                row = self.init_stage.run_epoch(train_loader, progress)
+                self.summary.init_epochs_done = self.init_stage.epoch
+                self.summary.init_seconds += row["seconds"]
+                self._record_init(out)
+        finally:
+            self.close()
         bar = tqdm(
             range(self.epoch + 1, stop + 1),
             desc=f"{self.method.name} {self.student_arch}",
@@ -353,11 +370,11 @@ class DistillTrainer(RunFiles):
 
     def _train_epoch(self, loader: Iterable, epoch: int, progress: bool | str) -> dict[str, float]:
         torch.manual_seed(epoch_seed(self.config.seed, epoch))
-        self.student.train()
         lr = self.optimizer.param_groups[0]["lr"]
         sums = torch.zeros(5, dtype=torch.float64, device=self.device)
         n = 0
         start = time.perf_counter()
+        self.term.set_modes("main")
         sampler = getattr(loader, "sampler", None)
         if isinstance(sampler, DistributedSampler):  # already sharded: one order per epoch
             sampler.set_epoch(epoch_seed(self.config.seed, epoch) % 2**62)
@@ -365,8 +382,8 @@ class DistillTrainer(RunFiles):
             loader = rank_slice(loader, self.dist)
         shown = show_bars(progress) and self.dist.main
         batches = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not shown)
-        for step, (images, targets) in enumerate(batches, 1):
-            r = self.train_step(images, targets)
+        for step, (images, targets, *index) in enumerate(batches, 1):
+            r = self.train_step(images, targets, *index)
             b = targets.shape[0]
             n += b
             sums[:4] += torch.stack([r["loss"] * b, r["ce"] * b, r["kd"] * b, r["distill"] * b])

@@ -65,6 +65,14 @@ class Architecture:
             every stage but vgg's first block, which is a stem.
         preactivation: a hook on a stage sees the pre-ReLU output (vgg): methods comparing
             activations apply the ReLU that CRD applies.
+        stem: the module whose output is CRD's ``feat[0]`` (the stem: resnet's stem ReLU,
+            wrn's first conv, vgg's ``block0``), or ``None``; FSP compares it with the stages.
+        stem_width: the channels of the stem's output.
+        head: the modules outside CRD's ``get_feat_modules()`` (the classifier; wrn's final BN
+            too): an initialisation stage (AB, FSP) keeps them frozen, in eval mode.
+        preact_taps: ``"module:function"`` taking a built model and returning, per feature
+            stage, the hooks whose outputs sum to the stage's pre-activation output (CRD's
+            ``preact=True``) and the module applied to that sum, if any; ``None``: none known.
     """
 
     name: str
@@ -75,6 +83,10 @@ class Architecture:
     num_classes: int
     feature_stages: tuple[str, ...]
     preactivation: bool = False
+    stem: str | None = None
+    stem_width: int | None = None
+    head: tuple[str, ...] = ()
+    preact_taps: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.stages) != len(self.widths):
@@ -83,8 +95,19 @@ class Architecture:
             raise ValueError(f"{self.name}: feature stages {self.feature_stages} not all stages")
 
 
-def _cifar(name: str, module: str, stages: tuple[str, ...], widths: tuple[int, ...]):
+#: Per CIFAR family: CRD's stem module and the modules outside its ``get_feat_modules()``.
+_STEM_AND_HEAD = {
+    "resnet": ("relu", ("fc",)),
+    "wrn": ("conv1", ("bn1", "fc")),
+    "vgg": ("block0", ("classifier",)),
+}
+
+
+def _cifar(
+    name: str, module: str, stages: tuple[str, ...], widths: tuple[int, ...], stem_width: int
+):
     is_vgg = module == "vgg"
+    stem, head = _STEM_AND_HEAD[module]
     return Architecture(
         name=name,
         family="cifar",
@@ -94,6 +117,10 @@ def _cifar(name: str, module: str, stages: tuple[str, ...], widths: tuple[int, .
         num_classes=100,
         feature_stages=stages[1:] if is_vgg else stages,
         preactivation=is_vgg,
+        stem=stem,
+        stem_width=stem_width,
+        head=head,
+        preact_taps=f"skdlib.models.cifar.{module}:preact_taps",
     )
 
 
@@ -107,6 +134,7 @@ def _torchvision(name: str, widths: tuple[int, ...]) -> Architecture:
         builder=f"torchvision.models:{name}",
         num_classes=1000,
         feature_stages=stages,
+        head=("fc",),
     )
 
 
@@ -118,16 +146,16 @@ _VGG = ("block0", "block1", "block2", "block3", "block4")
 ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
     for a in (
-        _cifar("resnet8x4", "resnet", _RESNET, (64, 128, 256)),
-        _cifar("resnet32x4", "resnet", _RESNET, (64, 128, 256)),
-        _cifar("resnet20", "resnet", _RESNET, (16, 32, 64)),
-        _cifar("resnet32", "resnet", _RESNET, (16, 32, 64)),
-        _cifar("resnet56", "resnet", _RESNET, (16, 32, 64)),
-        _cifar("resnet110", "resnet", _RESNET, (16, 32, 64)),
-        _cifar("wrn_16_2", "wrn", _WRN, (32, 64, 128)),
-        _cifar("wrn_40_2", "wrn", _WRN, (32, 64, 128)),
-        _cifar("vgg8", "vgg", _VGG, (64, 128, 256, 512, 512)),
-        _cifar("vgg13", "vgg", _VGG, (64, 128, 256, 512, 512)),
+        _cifar("resnet8x4", "resnet", _RESNET, (64, 128, 256), 32),
+        _cifar("resnet32x4", "resnet", _RESNET, (64, 128, 256), 32),
+        _cifar("resnet20", "resnet", _RESNET, (16, 32, 64), 16),
+        _cifar("resnet32", "resnet", _RESNET, (16, 32, 64), 16),
+        _cifar("resnet56", "resnet", _RESNET, (16, 32, 64), 16),
+        _cifar("resnet110", "resnet", _RESNET, (16, 32, 64), 16),
+        _cifar("wrn_16_2", "wrn", _WRN, (32, 64, 128), 16),
+        _cifar("wrn_40_2", "wrn", _WRN, (32, 64, 128), 16),
+        _cifar("vgg8", "vgg", _VGG, (64, 128, 256, 512, 512), 64),
+        _cifar("vgg13", "vgg", _VGG, (64, 128, 256, 512, 512), 64),
         _torchvision("resnet18", (64, 128, 256, 512)),
         _torchvision("resnet34", (64, 128, 256, 512)),
         _torchvision("resnet50", (256, 512, 1024, 2048)),
@@ -164,7 +192,7 @@ def get_architecture(name: str, family: str | None = None) -> Architecture:
         >>> get_architecture("resnet8x5")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: unknown architecture 'resnet8x5'. Did you mean 'resnet8x4', ...? Valid names: ...
+        ValueError: unknown architecture 'resnet8x5'. Did you mean 'resnet8x4', ...? ...
     """
     names = [n for n, a in ARCHITECTURES.items() if family is None or a.family == family]
     if name in names:

@@ -27,8 +27,8 @@ def test_json_round_trip(tmp_path):
 
 
 def test_errors_name_the_key_or_the_method():
-    with pytest.raises(ValueError, match="unknown method 'fitnet'; expected one of none, kd"):
-        DistillConfig(method="fitnet")
+    with pytest.raises(ValueError, match="unknown method 'hint'; expected one of none, kd"):
+        DistillConfig(method="hint")
     with pytest.raises(ConfigError, match=r"key 'epochs': expected int, got '5' \(str\)"):
         DistillConfig.from_dict({"epochs": "5"})
     with pytest.raises(ConfigError, match=r"key 'beta': expected float \| None, got 'high'"):

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from skdlib.distill import DistillConfig, get_method
+from skdlib.distill.methods import StepInputs
 from skdlib.distill.baselines import at_loss_sum, pkt_loss, rkd_loss, sp_loss
 from skdlib.losses import skd_loss_over_layers
 
@@ -28,18 +29,18 @@ S2, T2 = torch.randn(6, 16, generator=G), torch.randn(6, 16, generator=G)
     ],
 )
 def test_teacher_guided_losses_are_their_tensor_losses(method, student, teacher, reference):
-    got = get_method(method).feature_loss(student, teacher, DistillConfig(method=method))
+    got = get_method(method).feature_loss(student, teacher, StepInputs(DistillConfig(method=method)))
     assert torch.equal(got, reference())
 
 
 def test_skd_uses_the_configs_temperature_and_diagonal():
     vectors = {"layer3": torch.randn(8, 4, generator=G)}
     cfg = DistillConfig(method="skd", skd_tau=0.25, skd_exclude_diagonal=True)
-    got = get_method("skd").feature_loss({"layer3": S4}, vectors, cfg)
+    got = get_method("skd").feature_loss({"layer3": S4}, vectors, StepInputs(cfg))
     assert torch.equal(got, skd_loss_over_layers({"layer3": S4}, vectors, 0.25, True))
     assert not torch.equal(got, skd_loss_over_layers({"layer3": S4}, vectors, 1.0, False))
 
 
 def test_a_method_without_a_loss_says_so():
     with pytest.raises(ValueError, match="method 'kd' has no feature loss"):
-        get_method("kd").feature_loss({}, {}, DistillConfig(method="kd"))
+        get_method("kd").feature_loss({}, {}, StepInputs(DistillConfig(method="kd")))

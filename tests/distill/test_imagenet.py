@@ -76,7 +76,9 @@ def test_the_pair_must_be_registered_torchvision_models_of_equal_stages_and_bad_
         ImageNetJob.from_dict({"data": "d", "out": "o", "teacher_arch": "resnet50"})
     with pytest.raises(ValueError, match="key 'teacher_weights' must be"):
         ImageNetJob.from_dict({"data": "d", "out": "o", "teacher_weights": "random"})
-    with pytest.raises(ValueError, match="unknown method 'crd'"):
+    with pytest.raises(ValueError, match="unknown method 'hint'"):
+        ImageNetJob.from_dict({"data": "d", "out": "o", "methods": ["hint"]})
+    with pytest.raises(ValueError, match="'crd' keeps a memory bank .* needs each image's index"):
         ImageNetJob.from_dict({"data": "d", "out": "o", "methods": ["crd"]})
 
 

@@ -45,9 +45,10 @@ def test_render_keeps_ours_seconds_and_published_in_separate_columns():
     std = statistics.stdev([70.0, 71.0, 72.5])
     assert lines[4] == "| Teacher | 74.00 (n=1) | 4.0 | 74.64 | — | — | — |"
     assert lines[5] == "| Student | 69.50 (n=1) | — | 70.36 | — | — | — |"
-    assert lines[6] == f"| SKD | 71.17 ± {std:.2f} (n=3) | 2.5 | 71.09 | — | — | — |"
+    assert lines[6] == "| *Static (no teacher forward)* |" + " |" * 6
+    assert lines[7] == f"| SKD | 71.17 ± {std:.2f} (n=3) | 2.5 | 71.09 | — | — | — |"
     best = render_table1({"config": cfg, "runs": runs}, metric="best_top1").splitlines()
-    assert best[6].startswith("| SKD | 72.17 ± ")
+    assert best[7].startswith("| SKD | 72.17 ± ")
     with pytest.raises(ValueError, match="metric must be"):
         render_table1({"config": cfg, "runs": runs}, metric="top5")
 

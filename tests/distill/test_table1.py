@@ -134,7 +134,7 @@ def test_plan_runs_the_plain_student_once_per_architecture():
         ({"pairs": [["resnet56"]]}, r"key 'pairs': expected list\[tuple\[str, str\]\] \| str"),
         ({"pairs": [["resnet56", "resnet21"]]}, "not a \\[teacher, student\\] pair"),
         ({"pairs": "all"}, "key 'pairs': a list of \\[teacher, student\\] or 'paper'"),
-        ({"methods": ["crd"]}, "unknown method 'crd'; expected one of none, kd, skd"),
+        ({"methods": ["hint"]}, "unknown method 'hint'; expected one of none, kd, pkt, crd"),
         ({"methods": "skd"}, "key 'methods': expected list\\[str\\], got 'skd'"),
         ({"methods": []}, "key 'methods': choose at least one"),
         ({"trials": "3"}, "key 'trials': expected int, got '3'"),
@@ -213,7 +213,7 @@ def test_skd_on_a_pair_with_unequal_widths_fails_before_any_training(tmp_path):
     with pytest.raises(ConfigError) as info:
         run_table1(bad, progress=False)
     message = str(info.value)
-    assert "key 'pairs': ['skd'] pair the student's stages" in message
+    assert "key 'pairs': method 'skd' cannot distil resnet56 into resnet8x4: it pairs" in message
     assert "resnet56 has [layer1: 16, layer2: 32, layer3: 64]" in message
     assert "resnet8x4 [layer1: 64, layer2: 128, layer3: 256]" in message
     assert not (tmp_path / "o" / "teachers").exists()  # nothing was trained

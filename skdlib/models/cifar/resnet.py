@@ -28,6 +28,7 @@ from torch import nn
 __all__ = [
     "BasicBlock",
     "CifarResNet",
+    "preact_taps",
     "resnet20",
     "resnet32",
     "resnet56",
@@ -123,6 +124,34 @@ class CifarResNet(nn.Module):
         x = self.layer3(self.layer2(self.layer1(x)))
         x = torch.flatten(self.avgpool(x), 1)
         return self.fc(x)
+
+
+def preact_taps(model: CifarResNet) -> tuple[tuple[tuple[str, ...], str | None], ...]:
+    """Where CRD's pre-activation stage outputs (``forward(preact=True)``) live, for hooks.
+
+    The pre-activation output of a stage is its last block's residual sum before the final
+    ReLU, ``bn2(conv2(.)) + shortcut``. No module returns it, so it is the sum of two hooked
+    tensors: the last block's ``bn2`` output and its shortcut (the ``downsample`` output, or
+    the block's input when the shortcut is the identity).
+
+    Returns:
+        Per stage ``layer1..layer3``: ``(hook names to sum, None)`` (nothing applied after).
+
+    Example:
+        >>> preact_taps(resnet8x4())[0]
+        (('layer1.0.bn2', 'layer1.0.downsample'), None)
+        >>> preact_taps(resnet20())[2]
+        (('layer3.2.bn2', 'layer3.2:input'), None)
+    """
+    taps = []
+    for stage in ("layer1", "layer2", "layer3"):
+        last = len(model.get_submodule(stage)) - 1
+        block = f"{stage}.{last}"
+        shortcut = "downsample" if model.get_submodule(block).downsample is not None else None
+        taps.append(
+            ((f"{block}.bn2", f"{block}.{shortcut}" if shortcut else f"{block}:input"), None)
+        )
+    return tuple(taps)
 
 
 _SMALL = (16, 16, 32, 64)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["VGG", "VGG_CONFIGS", "vgg8", "vgg13"]
+__all__ = ["VGG", "VGG_CONFIGS", "preact_taps", "vgg8", "vgg13"]
 
 #: Channel counts of the convolutions in each of the five blocks.
 VGG_CONFIGS: dict[str, tuple[tuple[int, ...], ...]] = {
@@ -101,6 +101,18 @@ class VGG(nn.Module):
         x = F.relu(self.block4(x))
         x = self.pool4(x).flatten(1)
         return self.classifier(x)
+
+
+def preact_taps(model: VGG) -> tuple[tuple[tuple[str, ...], str | None], ...]:
+    """Where CRD's pre-activation block outputs (``forward(preact=True)``, ``f1..f4``) live:
+    the blocks themselves, which end on their BN (the hooks already see the pre-ReLU output).
+
+    Example:
+        >>> preact_taps(vgg8())[0]
+        (('block1',), None)
+    """
+    del model
+    return tuple(((f"block{i}",), None) for i in range(1, 5))
 
 
 def vgg8(num_classes: int = 100) -> VGG:

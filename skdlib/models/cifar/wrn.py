@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["WideBlock", "WideGroup", "WideResNet", "wrn_16_2", "wrn_40_2"]
+__all__ = ["WideBlock", "WideGroup", "WideResNet", "preact_taps", "wrn_16_2", "wrn_40_2"]
 
 
 class WideBlock(nn.Module):
@@ -129,6 +129,30 @@ class WideResNet(nn.Module):
         x = self.relu(self.bn1(x))
         x = F.avg_pool2d(x, 8).flatten(1)
         return self.fc(x)
+
+
+def preact_taps(model: WideResNet) -> tuple[tuple[tuple[str, ...], str | None], ...]:
+    """Where CRD's pre-activation group outputs (``forward(preact=True)``) come from.
+
+    CRD's WRN returns, for ``preact=True``, the raw group sums passed through the batch norm
+    that follows each of them: ``block2.layer[0].bn1(f1)``, ``block3.layer[0].bn1(f2)`` and
+    ``bn1(f3)``, calling those modules a second time (in train mode their running statistics
+    move twice per step; an eval-mode module uses its running statistics). Hooked here as the
+    group output with that module applied to it.
+
+    Returns:
+        Per group ``block1..block3``: ``((hook name,), module applied to it)``.
+
+    Example:
+        >>> preact_taps(wrn_16_2())[2]
+        (('block3',), 'bn1')
+    """
+    del model  # the same three for every depth and width
+    return (
+        (("block1",), "block2.layer.0.bn1"),
+        (("block2",), "block3.layer.0.bn1"),
+        (("block3",), "bn1"),
+    )
 
 
 def wrn_16_2(num_classes: int = 100) -> WideResNet:
