@@ -6,7 +6,10 @@
   scenes with numpy;
 * :mod:`~skdlib.data.datasets` — :class:`SyntheticConceptImages` (scenes, for training a network
   on concepts) and :class:`SyntheticCIFAR100` (the 32x32 stand-in for CIFAR-100);
-* :mod:`~skdlib.data.synthetic_broden` — the scenes written as a Broden data set on disk;
+* :mod:`~skdlib.data.multisource` — scenes with the real Broden's label statistics (four
+  sources annotating their own categories, 1,070 concepts, dozens of objects with part layers);
+* :mod:`~skdlib.data.synthetic_broden` — the scenes written as a Broden data set on disk
+  (``statistics="simple"`` or ``"broden"``);
 * :mod:`~skdlib.data.synthetic_imagefolder` — the scenes as an ImageFolder tree (ImageNet's
   layout) by class of their largest object;
 * :mod:`~skdlib.data.planted` — a model whose units are known concept masks (test ground truth);
@@ -36,6 +39,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "concept_number",
         ],
         "datasets": ["SyntheticCIFAR100", "SyntheticConceptImages"],
+        "multisource": ["SOURCES", "VOCABULARY", "render_multisource_scene"],
         "normalise": [
             "IMAGENET_MEAN",
             "IMAGENET_STD",

@@ -47,11 +47,13 @@ from PIL import Image
 from .. import filenames
 from ..progress import tqdm
 from ..staging import staging_folder
-from .concepts import CATEGORIES, CONCEPTS, IMAGE_CATEGORIES, PIXEL_CATEGORIES
+from .concepts import CATEGORIES, CONCEPTS, IMAGE_CATEGORIES
+from .multisource import SOURCES, VOCABULARY, choose_source, render_multisource_scene
 from .scenes import ConceptScene, render_scene
 
 __all__ = [
     "SOURCE",
+    "STATISTICS",
     "make_synthetic_broden",
     "synthetic_broden_scene",
     "image_digest",
@@ -106,80 +108,116 @@ def image_digest(rgb: np.ndarray) -> str:
     return hashlib.sha1(repr(rgb.shape).encode() + rgb.tobytes()).hexdigest()
 
 
-def _write(root: Path, n_images: int, size: int, seed: int, val_fraction: float, progress: bool):
+#: The two label statistics a generated Broden can have (``make_synthetic_broden(statistics=)``).
+STATISTICS = ("simple", "broden")
+#: ``index.csv``'s category columns of a multi-source set: the real broden1_224's order.
+BRODEN_CATEGORIES = ("color", "object", "material", "part", "scene", "texture")
+
+
+def _scenes(statistics: str, size: int, seed: int):
+    """``(categories, vocabulary, scene_of)``: the category columns, every label number as
+    ``(number, name, categories)``, and ``i -> (source folder, scene, annotated categories)``."""
+    if statistics == "simple":
+        vocabulary = [(c.number, c.name, (c.category,)) for c in CONCEPTS]
+
+        def simple(i: int):
+            scene, annotated = synthetic_broden_scene(i, size, seed)
+            return SOURCE, scene, annotated
+
+        return CATEGORIES, vocabulary, simple
+
+    def multisource(i: int):
+        rng = np.random.default_rng([seed, i])
+        source = choose_source(rng)
+        scene = render_multisource_scene(rng, source, size)
+        annotated = {cat: cat in SOURCES[source][1] for cat in BRODEN_CATEGORIES}
+        return source, scene, annotated
+
+    return BRODEN_CATEGORIES, [tuple(c) for c in VOCABULARY], multisource
+
+
+def _write(
+    root: Path, n_images: int, size: int, seed: int, val_fraction: float, progress: bool,
+    statistics: str,
+):  # fmt: skip
     seg = size // 2
-    images = root / "images" / SOURCE
-    images.mkdir(parents=True)
+    categories, vocabulary, scene_of = _scenes(statistics, size, seed)
+    pixel_categories = [c for c in categories if c not in IMAGE_CATEGORIES]
     n_val = int(round(n_images * val_fraction))
-    frequency = dict.fromkeys(range(1, len(CONCEPTS) + 1), 0)
-    coverage = dict.fromkeys(range(1, len(CONCEPTS) + 1), 0.0)
-    cat_frequency = dict.fromkeys(CATEGORIES, 0)
+    frequency = {(n, cat): 0 for n, _, cats in vocabulary for cat in cats}
+    coverage = dict.fromkeys(frequency, 0.0)
+    cat_frequency = dict.fromkeys(categories, 0)
     rows = []
     for i in tqdm(range(n_images), desc="synthetic Broden", unit="img", disable=not progress):
-        scene, annotated = synthetic_broden_scene(i, size, seed)
+        source, scene, annotated = scene_of(i)
+        images = root / "images" / source
+        images.mkdir(parents=True, exist_ok=True)
         stem = f"{i:06d}"
         Image.fromarray(scene.image).save(
             images / f"{stem}.jpg", quality=JPEG_QUALITY, subsampling=0
         )
         row = {
-            "image": f"{SOURCE}/{stem}.jpg",
+            "image": f"{source}/{stem}.jpg",
             "split": "val" if i >= n_images - n_val else "train",
             "ih": size,
             "iw": size,
             "sh": seg,
             "sw": seg,
         }
-        present: set[int] = set()
-        for cat in PIXEL_CATEGORIES:
-            layers = [a for a in scene.pixel_labels[cat] if a.any()] if annotated[cat] else []
+        present: set[tuple[int, str]] = set()
+        for cat in pixel_categories:
+            found = scene.pixel_labels.get(cat, [])
+            layers = [a for a in found if a.any()] if annotated[cat] else []
             names = []
             for k, layer in enumerate(layers):
                 name = f"{stem}_{cat}.png" if len(layers) == 1 else f"{stem}_{cat}_{k}.png"
                 _label_png(layer).save(images / name)
-                names.append(f"{SOURCE}/{name}")
+                names.append(f"{source}/{name}")
                 numbers, counts = np.unique(layer[layer > 0], return_counts=True)
                 for n, c in zip(numbers.tolist(), counts.tolist(), strict=True):
-                    coverage[n] += c / layer.size
-                    present.add(n)
+                    coverage[n, cat] += c / layer.size
+                    present.add((n, cat))
             row[cat] = ";".join(names)
             cat_frequency[cat] += bool(names)
-        for cat in IMAGE_CATEGORIES:
-            numbers = scene.image_labels[cat] if annotated[cat] else []
+        for cat in categories:
+            if cat not in IMAGE_CATEGORIES:
+                continue
+            numbers = scene.image_labels.get(cat, []) if annotated[cat] else []
             row[cat] = ";".join(str(n) for n in numbers)
             cat_frequency[cat] += bool(numbers)
             for n in numbers:
-                coverage[n] += 1.0
-                present.add(n)
-        for n in present:
-            frequency[n] += 1
+                coverage[n, cat] += 1.0
+                present.add((n, cat))
+        for key in present:
+            frequency[key] += 1
         rows.append(row)
 
     with open(root / "index.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, ["image", "split", "ih", "iw", "sh", "sw", *CATEGORIES])
+        writer = csv.DictWriter(f, ["image", "split", "ih", "iw", "sh", "sw", *categories])
         writer.writeheader()
         writer.writerows(rows)
     with open(root / "label.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["number", "name", "category", "frequency", "coverage", "syns"])
-        for c in CONCEPTS:
-            n = c.number
-            writer.writerow(
-                [n, c.name, f"{c.category}({frequency[n]})", frequency[n], f"{coverage[n]:.6f}", ""]
-            )
+        for n, name, cats in vocabulary:
+            counts = sorted(((frequency[n, c], c) for c in cats), key=lambda t: -t[0])
+            text = ";".join(f"{c}({k})" for k, c in counts)
+            total = sum(k for k, _ in counts)
+            cover = sum(coverage[n, c] for c in cats)
+            writer.writerow([n, name, text, total, f"{cover:.6f}", ""])
     with open(root / "category.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["name", "first", "last", "count", "frequency"])
-        for cat in CATEGORIES:
-            numbers = [c.number for c in CONCEPTS if c.category == cat]
+        for cat in categories:
+            numbers = [n for n, _, cats in vocabulary if cat in cats]
             writer.writerow([cat, min(numbers), max(numbers), len(numbers), cat_frequency[cat]])
-    for cat in CATEGORIES:
+    for cat in categories:
         with open(root / f"c_{cat}.csv", "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["code", "number", "name", "frequency", "coverage"])
-            members = [c for c in CONCEPTS if c.category == cat]
-            for code, c in enumerate(members, start=1):
-                n = c.number
-                writer.writerow([code, n, c.name, frequency[n], f"{coverage[n]:.6f}"])
+            members = [(n, name) for n, name, cats in vocabulary if cat in cats]
+            for code, (n, name) in enumerate(members, start=1):
+                writer.writerow([code, n, name, frequency[n, cat], f"{coverage[n, cat]:.6f}"])
 
 
 def make_synthetic_broden(
@@ -190,6 +228,7 @@ def make_synthetic_broden(
     val_fraction: float = 0.2,
     overwrite: bool = False,
     progress: bool = True,
+    statistics: str = "simple",
 ) -> Path:
     """Write a generated Broden of ``n_images`` scenes at ``size`` px into ``root``.
 
@@ -208,6 +247,11 @@ def make_synthetic_broden(
         val_fraction: fraction of images (the last ones) in the ``val`` split.
         overwrite: replace an existing folder.
         progress: tqdm bar.
+        statistics: ``"simple"`` — the 52-concept scenes of :mod:`skdlib.data.scenes` (the
+            tutorial's data, about 6 label combinations per image) — or ``"broden"``: the real
+            Broden's label statistics (:mod:`skdlib.data.multisource`: four sources annotating
+            their own categories, 1,070 concepts with Zipf-like frequencies, dozens of objects
+            with two part layers, per-pixel colour; ``images/<source>/``).
 
     Returns:
         ``root`` as a ``Path``.
@@ -225,12 +269,15 @@ def make_synthetic_broden(
         raise ValueError(f"size must be >= 16, got {size}")
     if not 0.0 <= val_fraction <= 1.0:
         raise ValueError(f"val_fraction must be in [0, 1], got {val_fraction}")
+    if statistics not in STATISTICS:
+        raise ValueError(f"statistics must be one of {STATISTICS}, got {statistics!r}")
     params = {
         "format": filenames.SYNTHETIC_BRODEN_FORMAT,
         "n_images": int(n_images),
         "size": int(size),
         "seed": int(seed),
         "val_fraction": float(val_fraction),
+        **({} if statistics == "simple" else {"statistics": statistics}),
     }
     if root.exists() and any(root.iterdir()) and not overwrite:
         found = _params_of(root)
@@ -243,7 +290,7 @@ def make_synthetic_broden(
         )
     tmp = staging_folder(root)  # also removes the temporary folders of killed runs
     try:
-        _write(tmp, n_images, size, seed, val_fraction, progress)
+        _write(tmp, n_images, size, seed, val_fraction, progress, statistics)
         (tmp / PARAMS_FILE).write_text(json.dumps(params, indent=2))
         if overwrite and root.exists():
             shutil.rmtree(root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -176,3 +177,41 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path):
     make_synthetic_broden(tmp_path / "b", 2, size=SIZE, seed=SEED, progress=False)
     assert not abandoned.exists() and running.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "b"]
+
+
+def test_broden_statistics_write_every_source_and_tables_counted_from_the_files(tmp_path):
+    """``statistics="broden"``: images under ``images/<source>/``, the real index.csv columns,
+    and label.csv / c_<cat>.csv frequencies equal to counts taken from the PNGs themselves
+    (a label of two categories is counted in each, ``cat(n);cat2(m)``)."""
+    root = make_synthetic_broden(tmp_path / "ms", 30, size=48, seed=2, statistics="broden",
+                                 progress=False)  # fmt: skip
+    with open(root / "index.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[6:] == ["color", "object", "material", "part", "scene", "texture"]
+    assert {r["image"].split("/")[0] for r in rows} <= {"ade", "pascal", "opensurfaces", "dtd"}
+    counted: Counter = Counter()
+    for r in rows:
+        source = r["image"].split("/")[0]
+        assert all(r[c] for c in ("color",)) and not (source == "dtd" and r["object"])
+        for cat in ("color", "object", "material", "part"):
+            seen = set()
+            for png in filter(None, r[cat].split(";")):
+                rgb = np.asarray(Image.open(root / "images" / png)).astype(np.int64)
+                labels = rgb[..., 0] + 256 * rgb[..., 1]
+                seen |= set(np.unique(labels[labels > 0]).tolist())
+            counted.update((n, cat) for n in seen)
+        for cat in ("scene", "texture"):
+            counted.update((int(n), cat) for n in filter(None, r[cat].split(";")))
+    with open(root / "label.csv", newline="") as f:
+        labels = list(csv.DictReader(f))
+    assert len(labels) == 1070
+    for row in labels:
+        per_cat = dict(re.findall(r"(\w+)\((\d+)\)", row["category"]))
+        for cat, n in per_cat.items():
+            assert int(n) == counted[int(row["number"]), cat], row
+        assert int(row["frequency"]) == sum(int(n) for n in per_cat.values())
+    ds = BrodenDataset(root)
+    assert len(ds) == 30 and len(ds.concepts) == 1070 and len(ds.categories) == 6
+    assert (root / PARAMS_FILE).read_text() != ""
+    with pytest.raises(ValueError, match="statistics must be one of"):
+        make_synthetic_broden(tmp_path / "x", 2, statistics="real")

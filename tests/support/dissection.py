@@ -60,12 +60,27 @@ def activations_of(model, layers, root: Path, batch: int) -> dict[str, list[np.n
     return out
 
 
+def primary_categories(root: Path, categories: list[str]) -> dict[int, str]:
+    """Each label's primary category, by NetDissect's definition: of the categories it occurs
+    in (``label.csv``'s ``cat(n);...``), the one in which its coverage (``c_<cat>.csv``) is
+    largest; a label of one category has that one."""
+    coverage = {
+        cat: {int(r["number"]): float(r["coverage"]) for r in read_csv(root / f"c_{cat}.csv")}
+        for cat in categories
+    }
+    out = {}
+    for r in read_csv(root / "label.csv"):
+        number = int(r["number"])
+        cats = re.findall(r"(\w+)\(", r["category"])
+        out[number] = max(cats, key=lambda c: coverage[c].get(number, 0.0))
+    return out
+
+
 def reference_dissection(model, layers, root: Path, quantile: float, batch: int) -> dict:
     """IoU per docs/method.md §5 ("annotated") and per NetDissect-Lite's code ("overlap")."""
     rows = read_csv(root / "index.csv")
-    cat_of = {int(r["number"]): re.match(r"(\w+)\(", r["category"]).group(1)
-              for r in read_csv(root / "label.csv")}  # fmt: skip
     categories = [r["name"] for r in read_csv(root / "category.csv")]
+    cat_of = primary_categories(root, categories)
     n_labels = max(cat_of) + 1
     acts = activations_of(model, layers, root, batch)
     thresholds = {
