@@ -83,11 +83,17 @@ def label_sets(pixel_labels: torch.Tensor) -> LabelSets:
     starts = change.nonzero().squeeze(1)
     image = torch.div(starts, per_image, rounding_mode="floor")
     first = flat[image, :, starts % per_image].long()  # (runs, D)
-    # number the (image, labels) rows of the runs, one column at a time (order-preserving)
-    code = image
+    # number the (image, labels) rows of the runs (order-preserving): as one mixed-radix key
+    # with a single torch.unique while it fits in int64, else one column at a time
+    code, radix = image, b
     for d in range(depth):
         column = first[:, d]
-        code = torch.unique(code * (int(column.max()) + 1) + column, return_inverse=True)[1]
+        size = int(column.max()) + 1 if column.numel() else 1
+        if radix * size >= 1 << 62:
+            distinct, code = torch.unique(code, return_inverse=True)
+            radix = len(distinct)
+        code, radix = code * size + column, radix * size
+    code = torch.unique(code, return_inverse=True)[1]
     n_sets = int(code.max()) + 1 if code.numel() else 0
     where = torch.empty(n_sets, dtype=torch.int64, device=device)
     where.scatter_(0, code, torch.arange(code.numel(), device=device))

@@ -5,7 +5,7 @@ The mask of unit ``u`` on image ``b`` is ``M = bilinear(A[b, u], (sh, sw)) > T[u
 covers a fraction of a percent of the segmentation, so upsampling every map (as NetDissect-Lite
 does, one map at a time) spends nearly all its work on pixels that are not in any mask. Here:
 
-1. the few source cells above ``T`` are listed (:func:`_true_indices` scans the comparison eight
+1. the few source cells above ``T`` are listed (:func:`true_indices` scans the comparison eight
    bytes at a time), and from them the *blocks* of output pixels that interpolate between them
    (a bilinear value is a convex combination of its four sources, so no other pixel can be in a
    mask): :func:`_live_blocks`, each block once;
@@ -36,7 +36,7 @@ import torch
 
 from .label_sets import LabelSets
 
-__all__ = ["BLOCK", "mask_pixels", "mask_counts"]
+__all__ = ["BLOCK", "mask_pixels", "mask_counts", "true_indices"]
 
 #: Longest side of the blocks of output pixels evaluated together.
 BLOCK = 8
@@ -103,14 +103,14 @@ def _axis(n_in: int, n_out: int, device: torch.device) -> _Axis:
     return _Axis(*(t.to(device) for t in parts))
 
 
-def _true_indices(mask: torch.Tensor) -> torch.Tensor:
+def true_indices(mask: torch.Tensor) -> torch.Tensor:
     """Flat indices of the true elements of a bool tensor, ``(n,)`` int64, in order.
 
     Scans eight bytes at a time: several times faster than ``nonzero`` on the sparse masks of
     dissection (a fraction of a percent true).
 
     Example:
-        >>> _true_indices(torch.tensor([[False, True], [False, False], [True, False]]))
+        >>> true_indices(torch.tensor([[False, True], [False, False], [True, False]]))
         tensor([1, 4])
     """
     flat = mask.reshape(-1)
@@ -148,7 +148,7 @@ def _live_blocks(
     device = acts.device
     _, _, h, w = acts.shape
     above = (acts > thr.view(1, -1, 1, 1)).view(-1)
-    index = _true_indices(above)
+    index = true_indices(above)
     plane, rest = torch.div(index, h * w, rounding_mode="floor"), index % (h * w)
     r, c = torch.div(rest, w, rounding_mode="floor"), rest % w
     cells = []
@@ -334,26 +334,40 @@ def mask_counts(
     tiles = sets.ids.to(torch.int32).index_select(1, ay.index.view(-1))
     tiles = tiles.index_select(2, ax.index.view(-1)).view(n_images, -1, ay.size, g_x, ax.size)
     tiles = tiles.permute(2, 4, 0, 1, 3).reshape(block_size, -1)
+    # blocks image by image (a sort of the few blocks, not of pixels): a chunk then spans a few
+    # images, and its count bins only their combinations x units
+    order = torch.argsort(blocks[0])
+    blocks = tuple(t.index_select(0, order) for t in blocks)
     offsets = sets.offsets.tolist()
+    per_image = torch.bincount(blocks[0], minlength=n_images).tolist()
+    starts = [0]
+    for count in per_image:
+        starts.append(starts[-1] + count)
     spans, first = [], 0
     for image in range(1, n_images + 1):
         # spans of whole images whose count bins (units x sets) fit the budget
         if image == n_images or units * (offsets[image + 1] - offsets[first]) > _MAX_BINS:
             spans.append((first, image))
             first = image
+    step = max(1, chunk_elements // block_size)
     for first, stop in spans:
-        chosen = blocks
-        if len(spans) > 1:
-            chosen = _select((blocks[0] >= first) & (blocks[0] < stop), *blocks)
         s_lo, n_sets = offsets[first], offsets[stop] - offsets[first]
-        counts = torch.zeros(units * n_sets + 1, dtype=torch.int64, device=device)
-        for lo, hi in _pieces(chosen[0].numel(), chunk_elements // block_size):
-            b, u, gy, gx = (t[lo:hi] for t in chosen)
+        counts = torch.zeros(n_sets * units, dtype=torch.int64, device=device)
+        image_of = blocks[0]
+        for lo in range(starts[first], starts[stop], step):
+            hi = min(starts[stop], lo + step)
+            b, u, gy, gx = (t[lo:hi] for t in blocks)
+            w_lo, w_hi = offsets[int(image_of[lo])], offsets[int(image_of[hi - 1]) + 1]
             mask = _block_masks(acts, thr, (b, u, gy, gx), ay, ax).view(block_size, -1)
-            # key 1 + (unit, set) for mask pixels, 0 elsewhere; int32 halves the memory traffic
+            # key 1 + (set - w_lo) * units + unit for mask pixels, 0 elsewhere (int32: half the
+            # memory traffic); the bins are those of this chunk's images only
             key = tiles.index_select(1, (b * g_y + gy) * g_x + gx)
-            key += (u * n_sets + (1 - s_lo)).to(torch.int32)
+            key -= w_lo
+            key *= units
+            key += (u + 1).to(torch.int32)
             key *= mask
-            counts += torch.bincount(key.view(-1), minlength=units * n_sets + 1)
-        found = counts[1:].nonzero().squeeze(1)
-        yield found // n_sets, found % n_sets + s_lo, counts.index_select(0, found + 1)
+            window = (w_hi - w_lo) * units
+            found = torch.bincount(key.view(-1), minlength=window + 1)[1:]
+            counts[(w_lo - s_lo) * units : (w_hi - s_lo) * units] += found
+        found = counts.nonzero().squeeze(1)
+        yield found % units, found // units + s_lo, counts.index_select(0, found)

@@ -31,6 +31,8 @@ import math
 
 import torch
 
+from .masks import true_indices
+
 __all__ = ["StreamingQuantile", "exact_quantile", "tail_size"]
 
 
@@ -122,10 +124,12 @@ class StreamingQuantile:
         return kept + self._pending_cols
 
     def update(self, values: torch.Tensor) -> None:
-        """Add ``(rows, n)`` values (one more chunk of every row's stream)."""
-        if values.dim() != 2 or values.shape[0] != self.rows:
+        """Add ``(rows, ...)`` values (one more chunk of every row's stream; the trailing
+        dimensions are flattened, so a strided view such as ``acts.transpose(0, 1)`` of
+        ``(B, rows, H, W)`` activations is read without a copy)."""
+        if values.dim() < 2 or values.shape[0] != self.rows:
             raise ValueError(f"expected a ({self.rows}, n) chunk, got shape {tuple(values.shape)}")
-        n = values.shape[1]
+        n = values[0].numel()
         if self.seen + n > self.total:
             raise ValueError(
                 f"more values than announced: {self.seen + n} > total={self.total} per row"
@@ -137,21 +141,44 @@ class StreamingQuantile:
         if self.device is not None:
             v = v.to(self.device)
         v = v.float() * self.sign if self.sign < 0 else v.float()
-        if torch.isnan(v).any():
+        if torch.isnan(v.amax()):  # a NaN anywhere makes the maximum NaN
             raise ValueError("the values contain NaN; a quantile of them is undefined")
-        if self._floor is not None:
-            # Values not above the row's current k-th largest can never reach the final top k.
-            keep = v > self._floor
-            width = int(keep.sum(1).max())
-            if width == 0:
+        if self._floor is None:
+            self._pending.append(v.reshape(self.rows, n))
+            self._pending_cols += n
+        else:
+            # Values not above the row's current k-th largest can never reach the final top k:
+            # list the few that are, and pad each row's survivors with -inf to the longest row.
+            row, found = self._survivors(v)
+            if row.numel() == 0:
                 return
-            if width < n:
-                masked = torch.where(keep, v, torch.full_like(v, -torch.inf))
-                v = torch.topk(masked, width, dim=1, sorted=False).values
-        self._pending.append(v)
-        self._pending_cols += v.shape[1]
+            per_row = torch.bincount(row, minlength=self.rows)
+            width = int(per_row.max())
+            start = torch.cumsum(per_row, 0) - per_row
+            column = torch.arange(row.numel(), device=row.device) - start.index_select(0, row)
+            padded = torch.full((self.rows, width), -torch.inf, device=v.device)
+            padded[row, column] = found
+            self._pending.append(padded)
+            self._pending_cols += width
         if self._pending_cols >= max(self.k, 1 << 12):
             self._merge()
+
+    def _survivors(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The values above their row's floor, with their rows, grouped row by row. The
+        comparison runs in memory order — for a ``(rows, B, ...)`` view of ``(B, rows, ...)``
+        activations, on the contiguous tensor itself, the few hits then regrouped by row — and
+        the hits are listed eight bytes at a time (:func:`~skdlib.dissect.masks.true_indices`)."""
+        if v.dim() > 2 and not v.is_contiguous() and v.transpose(0, 1).is_contiguous():
+            natural = v.transpose(0, 1)  # (B, rows, ...)
+            per = natural[0, 0].numel()
+            index = true_indices(natural > self._floor.view(1, self.rows, *[1] * (v.dim() - 2)))
+            row = torch.div(index, per, rounding_mode="floor") % self.rows
+            row, order = torch.sort(row, stable=True)
+            return row, natural.reshape(-1).index_select(0, index.index_select(0, order))
+        flat = v.reshape(self.rows, -1)
+        index = true_indices(flat > self._floor)
+        row = torch.div(index, flat.shape[1], rounding_mode="floor")
+        return row, flat.reshape(-1).index_select(0, index)
 
     def _merge(self) -> None:
         parts = ([self._kept] if self._kept is not None else []) + self._pending

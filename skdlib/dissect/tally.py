@@ -190,15 +190,14 @@ class IoUTally:
             hit = torch.zeros((b * u, n_cat + 1), dtype=torch.bool, device=device)
         chunks = mask_counts(acts.to(device), self.thresholds, sets, self.chunk_elements)
         for unit, s, count in chunks:
-            key = sets.image[s] * u + unit
+            key = sets.image.index_select(0, s) * u + unit
             area.index_add_(0, key, count)
-            labels = sets.labels[s]  # (n, D)
-            counted = labels > 0
-            flat = (unit.unsqueeze(1) * self.label_space + labels)[counted]
-            inter.index_add_(0, flat, count.unsqueeze(1).expand_as(labels)[counted])
+            labels = sets.labels.index_select(0, s)  # (n, D); label 0 lands in column 0,
+            flat = (unit.unsqueeze(1) * self.label_space + labels).view(-1)  # zeroed below
+            inter.index_add_(0, flat, count.unsqueeze(1).expand_as(labels).reshape(-1))
             if hit is not None:
-                rows = key.unsqueeze(1).expand_as(labels)
-                hit[rows, self.lut[labels] + 1] = True
+                cats = self.lut.index_select(0, labels.view(-1)).view(labels.shape) + 1
+                hit.view(-1).index_fill_(0, (key.unsqueeze(1) * (n_cat + 1) + cats).view(-1), True)
         area = area.view(b, u)
         for e in range(whole.shape[1]):  # whole-image labels: the full mask intersects them
             self.intersection.index_add_(1, whole[:, e], area.t())

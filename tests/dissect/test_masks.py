@@ -10,7 +10,7 @@ from support.dissection import bilinear_ref
 
 from skdlib.dissect import label_sets, mask_counts, mask_pixels
 from skdlib.dissect import masks as masks_module
-from skdlib.dissect.masks import _true_indices
+from skdlib.dissect.masks import true_indices
 
 
 def test_bilinear_reference_agrees_with_known_values():
@@ -110,5 +110,5 @@ def test_mask_counts_equal_explicit_loops():
 def test_true_indices_equal_nonzero(shape):
     g = torch.Generator().manual_seed(len(shape))
     mask = torch.rand(shape, generator=g) > 0.9
-    assert torch.equal(_true_indices(mask), mask.reshape(-1).nonzero().squeeze(1))
-    assert _true_indices(torch.zeros(shape, dtype=torch.bool)).numel() == 0
+    assert torch.equal(true_indices(mask), mask.reshape(-1).nonzero().squeeze(1))
+    assert true_indices(torch.zeros(shape, dtype=torch.bool)).numel() == 0
