@@ -40,3 +40,18 @@ def test_label_sets_equal_a_dictionary_of_tuples(depth, noise):
 def test_label_sets_reject_a_wrong_shape():
     with pytest.raises(ValueError, match=r"\(batch, layers, height, width\)"):
         label_sets(torch.zeros(3, 4, 5, dtype=torch.int32))
+
+
+def test_label_numbers_too_large_for_one_key_are_numbered_column_by_column():
+    """The combinations are numbered with one mixed-radix key while it fits in int64; beyond,
+    column by column: the same numbering either way."""
+    g = torch.Generator().manual_seed(0)
+    small = torch.randint(0, 4, (2, 3, 4, 5), generator=g)
+    huge = small * (1 << 40) + 7  # each column spans ~2^42 values: three do not fit in 2^62
+    a, b = label_sets(small), label_sets(huge)
+    assert torch.equal(a.ids, b.ids) and torch.equal(a.offsets, b.offsets)
+    assert torch.equal(b.labels, a.labels * (1 << 40) + 7)
+    for img in range(2):
+        for y in range(4):
+            for x in range(5):
+                assert torch.equal(b.labels[b.ids[img, y, x]], huge[img, :, y, x])

@@ -91,3 +91,16 @@ def test_streaming_errors_are_clear():
         StreamingQuantile(0.5, rows=0, total=2)
     with pytest.raises(ValueError, match=r"\(rows, N >= 1\)"):
         exact_quantile(torch.zeros(3), 0.5)
+
+
+def test_a_strided_view_of_activations_gives_the_exact_quantile():
+    """dissect() feeds ``acts.transpose(0, 1)`` — a (U, B, h, w) view of (B, U, h, w) batches —
+    which the estimator compares in memory order; ties (ReLU zeros) included."""
+    g = torch.Generator().manual_seed(5)
+    batches = [torch.relu(torch.randn(6, 4, 5, 5, generator=g)).round(decimals=1) for _ in range(7)]
+    for q in (0.995, 0.9, 0.5, 0.1):
+        est = StreamingQuantile(q, 4, 7 * 6 * 25)
+        for b in batches:
+            est.update(b.transpose(0, 1))
+        whole = torch.cat([b.transpose(0, 1).flatten(1) for b in batches], 1)
+        assert torch.equal(est.result(), exact_quantile(whole, q)), q
