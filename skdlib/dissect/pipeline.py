@@ -49,6 +49,7 @@ from .result import DissectionResult
 from .resume import DissectCheckpoint, fingerprint
 from .rules import AREA_MODES, DEFAULT_QUANTILE, IOU_EPS, THRESHOLD_METHODS
 from .tally import IoUTally, categories_present, label_area
+from .top_images import DEFAULT_TOP_K, TopImages, TopImagesTracker
 
 __all__ = ["dissect"]
 
@@ -80,6 +81,14 @@ NON_FINITE_ADVICE = (
     "no threshold or IoU would mean anything. Check the model's weights (a diverged or damaged "
     "checkpoint?) and its input normalisation (mean/std)"
 )
+
+
+def _one_thread(device: torch.device):
+    """One torch CPU thread for the bookkeeping between forward passes (thresholds, top
+    images, finite checks): short memory-bound operations that a second thread barely speeds
+    up on an idle machine and slows several-fold when another process shares the cores
+    (:func:`skdlib.runtime.cpu_threads`, ``benchmarks/RESULTS.md``). No effect on GPUs."""
+    return cpu_threads(1) if device.type == "cpu" else nullcontext()
 
 
 def _layer_acts(acts: Mapping[str, torch.Tensor], layers: Sequence[str]) -> list[torch.Tensor]:
@@ -136,15 +145,22 @@ class _Reader:
             ]
             return [f"{path} (line {line} of index.csv)" for path, line in rows]
 
-        check_finite(dict(zip(self.layers, out, strict=True)), self.layers, where, images,
-                     NON_FINITE_ADVICE)  # fmt: skip
+        with _one_thread(self.device):
+            check_finite(dict(zip(self.layers, out, strict=True)), self.layers, where, images,
+                         NON_FINITE_ADVICE)  # fmt: skip
         return out
 
 
 def _thresholds(
-    reader: _Reader, n_images: int, quantile: float, method: str, cache_bytes: int
+    reader: _Reader,
+    n_images: int,
+    quantile: float,
+    method: str,
+    cache_bytes: int,
+    top: TopImagesTracker | None = None,
 ) -> tuple[list[torch.Tensor], list[list[torch.Tensor]] | None]:
-    """Pass 1: per-layer ``(U,)`` thresholds, and the activations when they fit the cache."""
+    """Pass 1: per-layer ``(U,)`` thresholds, and the activations when they fit the cache;
+    ``top`` sees every batch."""
     streaming = method == "streaming"
     estimators: list[Any] = []
     cache: list[list[torch.Tensor]] | None = None
@@ -160,15 +176,17 @@ def _thresholds(
                     if streaming
                     else []
                 )
-        with reader.clock("threshold"):
+        with reader.clock("threshold"), _one_thread(reader.device):
             for i, a in enumerate(acts):
-                values = a.transpose(0, 1).reshape(a.shape[1], -1)
-                if streaming:
-                    estimators[i].update(values)
+                if streaming:  # a (U, B, h, w) view: the estimator reads it without a copy
+                    estimators[i].update(a.transpose(0, 1))
                 else:
-                    estimators[i].append(values)
+                    estimators[i].append(a.transpose(0, 1).reshape(a.shape[1], -1))
                 if cache is not None:
                     cache[i].append(a)
+        if top is not None:
+            with reader.clock("top_images"), _one_thread(reader.device):
+                top.update(acts, batch["index"])
     with reader.clock("threshold"):
         if streaming:
             thresholds = [est.result() for est in estimators]
@@ -212,7 +230,7 @@ def _tally(
     for step, batch in enumerate(reader.batches("dissect 2/2: tally"), start=start):
         where = f"batch {step + 1} of the second pass (tally)"
         acts = [c[step] for c in cache] if cache is not None else reader.forward(batch, where)
-        with reader.clock("tally"), cpu_threads(1) if device.type == "cpu" else nullcontext():
+        with reader.clock("tally"), _one_thread(device):
             pixel = batch["pixel_labels"].to(device, non_blocking=True)
             whole = batch["image_labels"].to(device, non_blocking=True)
             sets = label_sets(pixel)
@@ -290,6 +308,7 @@ def dissect(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_seconds: float = 300.0,
     checkpoint_batches: int | None = None,
+    top_k: int = DEFAULT_TOP_K,
 ) -> DissectionResult:
     """Dissect the units of ``layers`` of ``model`` on a Broden data set.
 
@@ -328,6 +347,9 @@ def dissect(
             dissection is not used: a printed note names what differs and the run starts over
             (rather than stopping: the file cannot serve this run anyway). ``result.save()``
             removes the file (:attr:`DissectionResult.checkpoint`).
+        top_k: keep each unit's ``top_k`` top images and its maps on them during the first pass
+            (:mod:`skdlib.dissect.top_images`; the report draws them), in
+            :attr:`DissectionResult.top_images`; 0: none.
 
     Raises:
         IncompleteBrodenError: files ``index.csv`` names are missing (checked before the first
@@ -339,7 +361,7 @@ def dissect(
 
     Returns:
         A :class:`DissectionResult`; ``result.meta["seconds"]`` splits the time into ``data``,
-        ``forward``, ``threshold`` and ``tally``.
+        ``forward``, ``threshold``, ``top_images`` (with ``top_k``) and ``tally``.
 
     Example:
         >>> from skdlib.data import make_synthetic_broden, planted_concept_model
@@ -368,16 +390,17 @@ def dissect(
         raise IncompleteBrodenError(ds.root, missing, total)
     device = resolve_device(device)
 
-    def loader(first: int = 0) -> DataLoader:
+    def loader(first: int = 0, image: bool = True, labels: bool = True) -> DataLoader:
+        view = ds.reading(image=image, labels=labels)  # decode what the pass needs
         return make_loader(
-            ds if first == 0 else Subset(ds, range(first, len(ds))),
+            view if first == 0 else Subset(view, range(first, len(ds))),
             batch_size,
             workers=num_workers,
             device=device,
             collate_fn=collate_broden,
         )
 
-    reader = _Reader(model, layers, loader(), device, mean, std, progress, ds)
+    reader = _Reader(model, layers, loader(labels=False), device, mean, std, progress, ds)
     settings = {
         "quantile": quantile,
         "threshold_method": threshold_method,
@@ -387,8 +410,10 @@ def dissect(
         "batch_size": batch_size,
         "split": ds.split,
         "categories": list(ds.categories),
+        "top_k": top_k,
     }
-    ckpt = state = None
+    tracker = TopImagesTracker(layers, top_k) if top_k else None
+    ckpt = state = top = None
     if checkpoint is not None:
         mark = fingerprint(model, layers, str(Path(ds.root).resolve()), len(ds), settings)
         ckpt = DissectCheckpoint(checkpoint, mark, checkpoint_seconds, checkpoint_batches)
@@ -397,12 +422,16 @@ def dissect(
     with eval_mode(model):
         if state is None:
             thresholds, cache = _thresholds(
-                reader, len(ds), quantile, threshold_method, cache_bytes
+                reader, len(ds), quantile, threshold_method, cache_bytes, tracker
             )
+            top = tracker and tracker.finish([r.image for r in ds.records])
+            reader.loader = loader(image=cache is None)  # pass 2 reads the labels
             if ckpt is not None:
+                ckpt.top_images = top and top.state()  # in every later save
                 ckpt.save(thresholds, 0, force=True)
         else:  # resumed: pass 1 is done; pass 2 starts after the saved batches
             thresholds, cache = [t.to(device) for t in state["thresholds"]], None
+            top = state["top_images"] and TopImages.from_state(state["top_images"])
             reader.loader = loader(int(state["step"]) * batch_size)
         tallies, areas = _tally(
             reader, ds, thresholds, cache, activation_area, chunk_elements, ckpt, state
@@ -422,5 +451,6 @@ def dissect(
         "seconds": dict(reader.clock.seconds),
     }
     result = _result(ds, layers, tallies, thresholds, areas, meta)
+    result.top_images = top
     result.checkpoint = None if ckpt is None else ckpt.path  # removed by result.save()
     return result

@@ -17,6 +17,7 @@ import torch
 from .. import filenames
 from ..checkpoint import atomic_save, atomic_write_text, check_format, csv_text, load_artifact
 from .rules import INTERPRETABLE_IOU
+from .top_images import TopImages
 
 __all__ = ["DissectionResult"]
 
@@ -36,6 +37,9 @@ class DissectionResult:
         concept_numbers, concept_names, concept_categories: per concept (column).
         categories: the category names (columns of :attr:`activation_area`).
         meta: settings (quantile, method, area mode, data set, image count, model, timings).
+        top_images: each unit's top images and its maps on them
+            (:class:`~skdlib.dissect.top_images.TopImages`, what the report draws), or ``None``
+            (``dissect(top_k=0)``, or a file of format 1, written before they were kept).
         checkpoint: the checkpoint file of the dissection that made this result
             (``dissect(checkpoint=...)``), deleted by :meth:`save` once the result is written;
             not saved itself.
@@ -52,6 +56,7 @@ class DissectionResult:
     concept_categories: list[str]
     categories: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    top_images: TopImages | None = field(default=None, repr=False)
     checkpoint: Path | None = field(default=None, repr=False, compare=False)
 
     # -- queries --------------------------------------------------------------------------------
@@ -166,6 +171,7 @@ class DissectionResult:
                 "concept_categories": self.concept_categories,
                 "categories": self.categories,
                 "meta": self.meta,
+                "top_images": None if self.top_images is None else self.top_images.state(),
             },
             folder / filenames.DISSECTION,
         )
@@ -180,11 +186,18 @@ class DissectionResult:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DissectionResult:
-        """Read a result written by :meth:`save` (the folder or its ``dissection.pt``)."""
+        """Read a result written by :meth:`save` (the folder or its ``dissection.pt``).
+
+        A file of format version 1 (before top images were kept) loads with
+        ``top_images=None``; a report of it asks for the dissection to be run again.
+        """
         path = Path(path)
         if path.is_dir():
             path = path / filenames.DISSECTION
         state = load_artifact(path, "dissection result")
-        check_format(state, filenames.DISSECTION_FORMAT, path, "dissection result")
+        first = filenames.DISSECTION_FORMAT.rpartition("/")[0] + "/1"
+        if state.get("format") != first:
+            check_format(state, filenames.DISSECTION_FORMAT, path, "dissection result")
         state.pop("format")
-        return cls(**state)
+        top = state.pop("top_images", None)
+        return cls(**state, top_images=None if top is None else TopImages.from_state(top))

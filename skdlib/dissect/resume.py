@@ -2,7 +2,8 @@
 
 At the paper's size a dissection reads 63k images twice; a crash in the second pass used to
 lose both. With a checkpoint (a file, or a folder to hold ``dissection.ckpt``),
-:func:`~skdlib.dissect.dissect` saves the per-unit thresholds when the first pass ends, the
+:func:`~skdlib.dissect.dissect` saves the per-unit thresholds (and each unit's top images,
+:mod:`~skdlib.dissect.top_images`) when the first pass ends, the
 running tally every few minutes (or every ``N`` batches) during the second, and the complete
 tally when it ends — each save atomic. A rerun with the same model weights, layers, data and
 settings continues after the last saved batch, skipping the first pass — with a result equal
@@ -123,12 +124,21 @@ class DissectCheckpoint:
         self.every_batches = every_batches
         self._saved_at = time.monotonic()
         self.saved_step: int | None = None
+        #: The first pass's top images (:meth:`TopImages.state
+        #: <skdlib.dissect.top_images.TopImages.state>`), written with every save; set by the
+        #: dissection when the first pass ends, and by :meth:`load`.
+        self.top_images: dict[str, Any] | None = None
 
     def load(self) -> dict[str, Any] | None:
         """The saved state of this dissection, or ``None`` (no file, or one of another run)."""
         if not self.path.exists():
             return None
         state = load_artifact(self.path, "dissection checkpoint")
+        current, found = filenames.DISSECTION_CHECKPOINT_FORMAT, str(state.get("format"))
+        if found != current and found.rpartition("/")[0] == current.rpartition("/")[0]:
+            print(f"{self.path} was written by another version of skdlib ({found}); starting "
+                  "over, and it will be replaced", flush=True)  # fmt: skip
+            return None
         check_format(
             state, filenames.DISSECTION_CHECKPOINT_FORMAT, self.path, "dissection checkpoint"
         )
@@ -143,6 +153,7 @@ class DissectCheckpoint:
             )
             return None
         self.saved_step = int(state["step"])
+        self.top_images = state["top_images"]
         print(
             f"resuming the dissection from {self.path}: first pass done, {self.saved_step} "
             "batch(es) of the second tallied",
@@ -183,6 +194,7 @@ class DissectCheckpoint:
                 "intersection": cpu(intersection),
                 "activation_area": cpu(activation_area),
                 "label_area": None if label_area is None else label_area.detach().cpu(),
+                "top_images": self.top_images,
             },
             self.path,
         )

@@ -54,7 +54,7 @@ def test_matches_the_slow_float64_reference(small, references, quantile, method,
         assert delta <= 1e-4, f"layer {name}: max |dIoU| = {delta}"
     assert result.iou["a"][0].abs().max() == 0  # the dead unit
     assert result.intersection["a"].sum() > 0 and result.intersection["c"].sum() > 0
-    assert set(result.meta["seconds"]) == {"data", "forward", "threshold", "tally"}
+    assert set(result.meta["seconds"]) == {"data", "forward", "threshold", "top_images", "tally"}
     assert result.meta["cached_activations"] == ("cache_bytes" not in extra)
 
 
@@ -193,12 +193,16 @@ def test_non_finite_activations_in_the_second_pass_name_the_batch_and_its_images
 
 
 def _assert_identical(result, whole) -> None:
-    """Bit for bit: thresholds, counts, label areas and IoU of every layer."""
+    """Bit for bit: thresholds, counts, label areas, IoU and top images of every layer."""
     for name in LAYERS:
         assert torch.equal(result.thresholds[name], whole.thresholds[name])
         assert torch.equal(result.intersection[name], whole.intersection[name])
         assert torch.equal(result.activation_area[name], whole.activation_area[name])
         assert torch.equal(result.iou[name], whole.iou[name])
+        for field in ("score", "image", "maps"):  # the same top images (issue 24)
+            assert torch.equal(getattr(result.top_images, field)[name],
+                               getattr(whole.top_images, field)[name])  # fmt: skip
+    assert result.top_images.files == whole.top_images.files
     assert torch.equal(result.label_area, whole.label_area)
 
 

@@ -74,3 +74,28 @@ def test_every_batches_saves_on_the_count_also_after_a_resume(tmp_path, monkeypa
     assert [s for s in range(7, 13) if again.save(t, s, [t[0]], [t[0]], t[0])] == [9, 12]
     with pytest.raises(ValueError, match="every_batches must be at least 1"):
         DissectCheckpoint(tmp_path, mark, every_batches=0)
+
+
+def test_the_top_images_travel_with_every_save_and_a_checkpoint_of_format_1_is_not_used(
+    tmp_path, capsys
+):
+    """Issue 24: the first pass's top images are in every later save, so a resumed dissection
+    has them; a checkpoint of skdlib before them starts the run over, saying so."""
+    mark = fingerprint(nn.Conv2d(3, 2, 1), ["x"], "data/b", 10, {})
+    ckpt = DissectCheckpoint(tmp_path, mark, every_batches=1)
+    top = {"k": 2, "files": ["a.jpg"], "score": {"x": torch.ones(2, 1)}}
+    ckpt.top_images = top
+    t = [torch.zeros(2)]
+    ckpt.save(t, 0, force=True)
+    ckpt.save(t, 1, [t[0]], [t[0]], t[0])
+    again = DissectCheckpoint(tmp_path, mark)
+    state = again.load()
+    assert state["step"] == 1 and again.top_images["files"] == ["a.jpg"]
+    assert torch.equal(again.top_images["score"]["x"], torch.ones(2, 1))
+    saved = torch.load(tmp_path / "dissection.ckpt", weights_only=True)
+    torch.save({**saved, "format": "skdlib.dissect-checkpoint/1"}, tmp_path / "dissection.ckpt")
+    capsys.readouterr()
+    assert DissectCheckpoint(tmp_path, mark).load() is None
+    assert "written by another version of skdlib (skdlib.dissect-checkpoint/1); starting over" in (
+        capsys.readouterr().out
+    )
