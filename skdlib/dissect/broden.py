@@ -17,6 +17,7 @@ download-broden --dest data`` fetches and unpacks it. Offline,
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -202,15 +203,39 @@ class BrodenDataset(Dataset):
         whole = [n for cat in self.categories for n in record.whole[cat]]
         return stack, whole
 
+    def reading(self, image: bool = True, labels: bool = True) -> BrodenDataset:
+        """This data set, decoding only what a pass needs: its items then hold an empty
+        ``"image"`` ``(3, 0, 0)`` when ``image=False`` and no label layers or numbers when
+        ``labels=False`` (dissection's first pass needs no labels, its second no images once the
+        activations are cached).
+
+        Example:
+            >>> from skdlib.data import make_synthetic_broden
+            >>> ds = BrodenDataset(make_synthetic_broden("/tmp/skd-doc/b7", 4, size=32))
+            >>> item = ds.reading(labels=False)[0]
+            >>> tuple(item["image"].shape), tuple(item["pixel_labels"].shape)
+            ((3, 32, 32), (0, 16, 16))
+        """
+        view = copy.copy(self)
+        view._read = (image, labels)
+        return view
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} images")
         i = i % len(self)
-        rgb = self.load_image(i)
-        layers, whole = self.load_labels(i)
         record = self.records[i]
+        read_image, read_labels = getattr(self, "_read", (True, True))
+        if read_image:
+            image = torch.from_numpy(np.ascontiguousarray(self.load_image(i))).permute(2, 0, 1)
+        else:
+            image = torch.zeros((3, 0, 0), dtype=torch.uint8)
+        if read_labels:
+            layers, whole = self.load_labels(i)
+        else:
+            layers, whole = np.zeros((0, record.sh, record.sw), dtype=np.int32), []
         return {
-            "image": torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1),
+            "image": image,
             "pixel_labels": torch.from_numpy(layers),
             "image_labels": torch.tensor(whole, dtype=torch.int64),
             "index": i,

@@ -22,9 +22,7 @@ Example (the paper's setting; :func:`dissect` has one on generated data)::
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +30,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
-from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD, normalise_uint8
-from ..hooks import capture, check_finite, resolve_modules
+from ..data.normalise import IMAGENET_MEAN, IMAGENET_STD
+from ..hooks import resolve_modules
 from ..loaders import make_loader
-from ..progress import tqdm
-from ..runtime import cpu_threads, eval_mode, resolve_device
+from ..runtime import eval_mode, resolve_device
 from .broden import (
     BrodenDataset,
     IncompleteBrodenError,
@@ -45,6 +42,7 @@ from .broden import (
 )
 from .label_sets import label_sets
 from .quantile import StreamingQuantile, exact_quantile
+from .reader import Reader, one_thread
 from .result import DissectionResult
 from .resume import DissectCheckpoint, fingerprint
 from .rules import AREA_MODES, DEFAULT_QUANTILE, IOU_EPS, THRESHOLD_METHODS
@@ -54,105 +52,8 @@ from .top_images import DEFAULT_TOP_K, TopImages, TopImagesTracker
 __all__ = ["dissect"]
 
 
-class _Clock:
-    """Accumulates wall-clock seconds per named section (synchronising CUDA at boundaries)."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.seconds: dict[str, float] = {}
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
-    @contextmanager
-    def __call__(self, name: str):
-        self._sync()
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self._sync()
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-
-
-#: The end of the message when a layer's activations are not finite (:func:`check_finite`).
-NON_FINITE_ADVICE = (
-    "no threshold or IoU would mean anything. Check the model's weights (a diverged or damaged "
-    "checkpoint?) and its input normalisation (mean/std)"
-)
-
-
-def _one_thread(device: torch.device):
-    """One torch CPU thread for the bookkeeping between forward passes (thresholds, top
-    images, finite checks): short memory-bound operations that a second thread barely speeds
-    up on an idle machine and slows several-fold when another process shares the cores
-    (:func:`skdlib.runtime.cpu_threads`, ``benchmarks/RESULTS.md``). No effect on GPUs."""
-    return cpu_threads(1) if device.type == "cpu" else nullcontext()
-
-
-def _layer_acts(acts: Mapping[str, torch.Tensor], layers: Sequence[str]) -> list[torch.Tensor]:
-    out = []
-    for name in layers:
-        if name not in acts:
-            raise RuntimeError(f"layer {name!r} was not called during the forward pass")
-        a = acts[name]
-        if a.dim() != 4:
-            raise ValueError(
-                f"layer {name!r} gives outputs of shape {tuple(a.shape)}; dissection needs "
-                "(batch, units, height, width) maps: choose a convolutional layer"
-            )
-        out.append(a.detach())
-    return out
-
-
-class _Reader:
-    """One pass over the data set: timed batches, and the model's activations of ``layers``."""
-
-    def __init__(self, model, layers, loader, device, mean, std, progress, ds) -> None:
-        self.model, self.layers, self.loader, self.device = model, layers, loader, device
-        self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.progress, self.ds = progress, ds
-        self.clock = _Clock(device)
-
-    def batches(self, desc: str) -> Iterator[dict[str, Any]]:
-        """The loader's batches. Without worker processes they are decoded and collated here, on
-        one torch thread: ``collate_broden``'s many small copies gain nothing from more, and on
-        a machine whose cores are shared each of them waits for a descheduled thread
-        (``benchmarks/bench_loading.py``: 3.6-16 ms/image with 2 threads, 0.2 with one)."""
-        it = iter(tqdm(self.loader, desc=desc, unit="batch", disable=not self.progress))
-        while True:
-            with self.clock("data"), cpu_threads(1):
-                batch = next(it, None)
-            if batch is None:
-                return
-            yield batch
-
-    def forward(self, batch: Mapping[str, Any], where: str) -> list[torch.Tensor]:
-        """The activations ``[(B, U, h, w)]`` of ``batch``; NaN/±inf ones raise
-        :class:`~skdlib.hooks.NonFiniteActivationError` naming their images' files and rows."""
-        with self.clock("forward"), torch.no_grad():
-            with capture(self.model, self.layers, detach=True) as acts:
-                x = batch["image"].to(self.device, non_blocking=True)
-                self.model(normalise_uint8(x, self.mean, self.std))
-                out = _layer_acts(acts, self.layers)
-        index = batch["index"].tolist()
-
-        def images(positions: list[int]) -> list[str]:
-            rows = [
-                (self.ds.image_path(index[p]), self.ds.records[index[p]].line) for p in positions
-            ]
-            return [f"{path} (line {line} of index.csv)" for path, line in rows]
-
-        with _one_thread(self.device):
-            check_finite(dict(zip(self.layers, out, strict=True)), self.layers, where, images,
-                         NON_FINITE_ADVICE)  # fmt: skip
-        return out
-
-
 def _thresholds(
-    reader: _Reader,
+    reader: Reader,
     n_images: int,
     quantile: float,
     method: str,
@@ -176,7 +77,7 @@ def _thresholds(
                     if streaming
                     else []
                 )
-        with reader.clock("threshold"), _one_thread(reader.device):
+        with reader.clock("threshold"), one_thread(reader.device):
             for i, a in enumerate(acts):
                 if streaming:  # a (U, B, h, w) view: the estimator reads it without a copy
                     estimators[i].update(a.transpose(0, 1))
@@ -185,7 +86,7 @@ def _thresholds(
                 if cache is not None:
                     cache[i].append(a)
         if top is not None:
-            with reader.clock("top_images"), _one_thread(reader.device):
+            with reader.clock("top_images"), one_thread(reader.device):
                 top.update(acts, batch["index"])
     with reader.clock("threshold"):
         if streaming:
@@ -196,7 +97,7 @@ def _thresholds(
 
 
 def _tally(
-    reader: _Reader,
+    reader: Reader,
     ds: BrodenDataset,
     thresholds: list[torch.Tensor],
     cache: list[list[torch.Tensor]] | None,
@@ -230,7 +131,7 @@ def _tally(
     for step, batch in enumerate(reader.batches("dissect 2/2: tally"), start=start):
         where = f"batch {step + 1} of the second pass (tally)"
         acts = [c[step] for c in cache] if cache is not None else reader.forward(batch, where)
-        with reader.clock("tally"), _one_thread(device):
+        with reader.clock("tally"), one_thread(device):
             pixel = batch["pixel_labels"].to(device, non_blocking=True)
             whole = batch["image_labels"].to(device, non_blocking=True)
             sets = label_sets(pixel)
@@ -400,7 +301,7 @@ def dissect(
             collate_fn=collate_broden,
         )
 
-    reader = _Reader(model, layers, loader(labels=False), device, mean, std, progress, ds)
+    reader = Reader(model, layers, loader(labels=False), device, mean, std, progress, ds)
     settings = {
         "quantile": quantile,
         "threshold_method": threshold_method,

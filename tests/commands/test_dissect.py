@@ -34,7 +34,8 @@ def test_without_workers_it_decodes_in_default_workers_processes(small, tmp_path
     monkeypatch.setenv("SKD_WORKERS", "1")
     capsys.readouterr()
     assert main([*base, "--out", str(tmp_path / "default")]) == 0
-    assert seen == [1] and "with 1 image-decoding worker process(es)" in capsys.readouterr().out
+    assert seen == [1, 1]  # the loaders of both passes
+    assert "with 1 image-decoding worker process(es)" in capsys.readouterr().out
     serial = DissectionResult.load(tmp_path / "serial")
     default = DissectionResult.load(tmp_path / "default")
     assert torch.equal(default.iou["layer2"], serial.iou["layer2"])

@@ -236,3 +236,18 @@ def test_the_file_check_lists_each_folder_once_and_opens_no_file(generated, monk
     monkeypatch.undo()
     assert missing == [] and total > 2 * len(records)
     assert listed == [generated / "images" / "synthetic"]
+
+
+def test_reading_decodes_only_what_a_pass_needs(tmp_path):
+    """Dissection's first pass reads images only, its second labels only (when the activations
+    are cached): the views hold empty images or no labels, and the rest equal the full item."""
+    from skdlib.data import make_synthetic_broden
+
+    ds = BrodenDataset(make_synthetic_broden(tmp_path / "b", 6, size=32, progress=False))
+    full, images, labels = ds[2], ds.reading(labels=False)[2], ds.reading(image=False)[2]
+    assert torch.equal(images["image"], full["image"]) and images["pixel_labels"].shape[0] == 0
+    assert images["image_labels"].numel() == 0
+    assert labels["image"].shape == (3, 0, 0)
+    assert torch.equal(labels["pixel_labels"], full["pixel_labels"])
+    assert torch.equal(labels["image_labels"], full["image_labels"])
+    assert ds[2]["image"].shape == full["image"].shape  # the data set itself is unchanged

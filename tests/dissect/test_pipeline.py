@@ -20,6 +20,7 @@ from skdlib.dissect import (
     DissectionResult,
     dissect,
 )
+from skdlib.dissect.reader import Reader
 
 
 @pytest.fixture(scope="module")
@@ -208,10 +209,8 @@ def _assert_identical(result, whole) -> None:
 
 def _count_forwards(pipeline, monkeypatch) -> list:
     forwards: list = []
-    real = pipeline._Reader.forward
-    monkeypatch.setattr(
-        pipeline._Reader, "forward", lambda self, *a: forwards.append(1) or real(self, *a)
-    )
+    real = Reader.forward
+    monkeypatch.setattr(Reader, "forward", lambda self, *a: forwards.append(1) or real(self, *a))
     return forwards
 
 
@@ -302,7 +301,7 @@ def test_worker_processes_give_the_same_result(small, monkeypatch):
     monkeypatch.setattr("skdlib.loaders.default_workers", lambda: 2)
     monkeypatch.setattr(pipeline, "make_loader", recorded)
     dissect(TinyNet(), ["a"], small, batch_size=24, progress=False)
-    assert seen == [2]
+    assert seen == [2, 2]  # one loader per pass: images for the first, labels for the second
 
 
 def test_without_workers_batches_are_collated_on_one_torch_thread_and_the_model_on_all(
@@ -361,3 +360,35 @@ def test_an_incomplete_broden_stops_before_the_first_pass(tmp_path):
     with pytest.raises(IncompleteBrodenError, match=f"1 of the .* missing .*{gone.name}"):
         dissect(model, LAYERS, copy, batch_size=4, progress=False)
     assert calls == []  # nothing was run
+
+
+@pytest.fixture(scope="module")
+def multisource(tmp_path_factory):
+    """A generated Broden with real Broden's label statistics: four sources annotating their
+    own categories, dozens of objects with two part layers, labels in two categories."""
+    return make_synthetic_broden(
+        tmp_path_factory.mktemp("ms") / "b", 24, size=64, seed=3, statistics="broden",
+        progress=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["annotated", "overlap"])
+def test_both_area_rules_match_the_reference_at_real_broden_statistics(multisource, mode):
+    """``annotated`` is the paper's definition (a unit's area counts for category c on every
+    image that carries a label of c anywhere, so an image without any c label adds nothing to
+    c's denominator); ``overlap`` is NetDissect-Lite's code (only images where the unit's mask
+    touches a c label, or that carry a whole-image c label). Both, at these statistics, equal the
+    independent float64 loops of tests/support/dissection.py."""
+    ref = reference_dissection(TinyNet().eval(), LAYERS, multisource, 0.9, batch=8)
+    result = dissect(TinyNet(), LAYERS, multisource, quantile=0.9, activation_area=mode,
+                     batch_size=8, progress=False)  # fmt: skip
+    assert len(result.concept_numbers) == 1070
+    sources = {p.name for p in (multisource / "images").iterdir()}
+    assert len(sources) >= 3  # the images come from several sources
+    for name in LAYERS:
+        np.testing.assert_array_equal(result.label_area.numpy(), ref[name]["label_area"])
+        np.testing.assert_array_equal(result.intersection[name].numpy(), ref[name]["intersection"])
+        np.testing.assert_array_equal(result.activation_area[name].numpy(), ref[name]["area"][mode])
+        assert np.abs(result.iou[name].numpy() - ref[name][mode]).max() <= 1e-4
+    other = "overlap" if mode == "annotated" else "annotated"
+    assert not np.array_equal(ref["b"]["area"][mode], ref["b"]["area"][other])  # they differ
