@@ -44,6 +44,9 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument(
         "--per-class", type=int, default=None, help="training images per class (synthetic)"
     )
+    common.add_argument(
+        "--test-per-class", type=int, default=None, help="test images per class (synthetic)"
+    )
     common.add_argument("--device", default="auto", help="auto (the GPU when present), cpu, cuda")
     common.add_argument(
         "--pipeline",
@@ -149,7 +152,8 @@ def _splits(args: argparse.Namespace, test: bool = True):
     from ..distill.cifar import load_split
 
     train = load_split(args.data, True, args.data_root, args.per_class)
-    return train, (load_split(args.data, False, args.data_root) if test else None)
+    test_split = load_split(args.data, False, args.data_root, args.test_per_class) if test else None
+    return train, test_split
 
 
 def _settings(pairs: list[str]) -> dict[str, float]:
