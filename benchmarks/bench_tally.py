@@ -9,12 +9,19 @@ counting is timed (network forward and image decoding excluded from both):
 * **skdlib**: :class:`skdlib.dissect.IoUTally` in the same ``overlap`` convention, fed the same
   batches as :func:`skdlib.dissect.dissect` feeds it.
 
-Printed per layer: images/s of both, the ratio, and the largest |ΔIoU| over every unit and
-concept. Everything is measured twice: on the machine as it is, and with a competing CPU load (a
-second process multiplying matrices on one thread), since dissection often runs on shared
-machines. Interleaved, median of ``--repeats``. Never part of the tests. Usage::
+Printed per label statistics and layer: images/s of both, the ratio, and the largest |ΔIoU|
+over every unit and concept — in the same ``overlap`` convention (which must be 0: both count
+the same thing), and between Lite's convention and ``dissect()``'s default ``annotated`` one
+(the paper's definition; see ``docs/method.md`` §5.3 for why they differ). Two label statistics
+side by side: the ``simple`` generated Broden (52 concepts, ~6 label combinations per image) and
+``broden`` (:mod:`skdlib.data.multisource`: the real Broden's — four sources, 1,070 concepts,
+dozens of objects with two part layers, ~165 combinations in an ADE-like image). Everything is
+measured twice: on the machine as it is, and with a competing CPU load (a second process
+multiplying matrices on one thread), since dissection often runs on shared machines.
+Interleaved, median of ``--repeats``. Never part of the tests. Usage::
 
-    python benchmarks/bench_tally.py [--images 256] [--network runs/quick/network.pt]
+    python benchmarks/bench_tally.py [--images 256] [--statistics simple broden]
+        [--network runs/quick/network.pt]
 
 ``--network`` takes the ``{"model": state_dict}`` file that the tutorial writes (the quick
 profile's concept-trained ResNet18); without it the ResNet18 has random weights (seed 0).
@@ -75,9 +82,9 @@ def iou(inter, area, label_area, lut, columns):
     return inter / (union + 1e-10)
 
 
-def run_skdlib(batches, layer, thr, lut, n_cat):
+def run_skdlib(batches, layer, thr, lut, n_cat, mode="overlap"):
     """What ``dissect``'s tally pass does per batch, for one layer."""
-    tally = IoUTally(thr, lut, n_cat, "overlap")
+    tally = IoUTally(thr, lut, n_cat, mode)
     area = torch.zeros(len(lut), dtype=torch.int64)
     with cpu_threads(1):
         for b in batches:
@@ -102,7 +109,7 @@ def _store(out, name, fn, args):
     out[name] = fn(*args)
 
 
-def measure(batches, layers, thresholds, lut, n_cat, n_images, repeats, label_area, columns):
+def measure(batches, layers, thresholds, lut, n_cat, n_images, repeats, label_area, columns, names):
     rows = {}
     for layer in layers:
         out: dict[str, tuple] = {}
@@ -115,14 +122,51 @@ def measure(batches, layers, thresholds, lut, n_cat, n_images, repeats, label_ar
         lut_np = lut.numpy()
         iou_lite = iou(*out["lite"], label_area, lut_np, columns)
         iou_skd = iou(*out["skd"], label_area, lut_np, columns)
+        annotated = iou(*run_skdlib(*args, mode="annotated"), label_area, lut_np, columns)
+        gap = np.abs(iou_lite - annotated)
+        unit, concept = np.unravel_index(gap.argmax(), gap.shape)
+        best_lite, best_ann = iou_lite.argmax(1), annotated.argmax(1)
         rows[layer] = {
             "lite_images_per_s": n_images / sec["lite"],
             "skdlib_images_per_s": n_images / sec["skdlib"],
             "speedup": sec["lite"] / sec["skdlib"],
             "max_abs_delta_iou": float(np.abs(iou_lite - iou_skd).max()),
+            "max_abs_delta_iou_vs_annotated": float(gap.max()),
+            "largest_gap": {"unit": int(unit), "concept": names[concept],
+                            "lite_overlap": float(iou_lite[unit, concept]),
+                            "annotated": float(annotated[unit, concept])},
+            "best_concept_differs_units": int((best_lite != best_ann).sum()),
             "units_over_0.04": int((iou_skd.max(1) > 0.04).sum()),
-        }
+            "units_over_0.04_annotated": int((annotated.max(1) > 0.04).sum()),
+        }  # fmt: skip
     return rows
+
+
+def setting(statistics: str, args) -> tuple:
+    """Activations, thresholds and labels of one label statistics, held in memory."""
+    name = f"data/synthetic_broden_224_n{args.images}" + ("" if statistics == "simple" else "_ms")
+    root = make_synthetic_broden(name, args.images, statistics=statistics)
+    ds = BrodenDataset(root)
+    model = resnet18(args.network)
+    batches = features(model, args.layers, ds, args.batch_size)
+    thresholds = {
+        layer: exact_quantile(
+            torch.cat([b["acts"][layer].transpose(0, 1).flatten(1) for b in batches], 1),
+            args.quantile,
+        ).float()
+        for layer in args.layers
+    }
+    lut = ds.category_lut()
+    label_area = sum(
+        lite_label_area(b["pixel"].numpy(), b["whole"].numpy(), len(lut)) for b in batches
+    )
+    columns = np.array([c.number for c in ds.concepts])
+    sets = [label_sets(b["pixel"]) for b in batches]
+    combos = sum(len(x) for x in sets) / len(ds)
+    names = [f"{c.name} ({c.category})" for c in ds.concepts]
+    common = (batches, args.layers, thresholds, lut, len(ds.categories), len(ds), args.repeats,
+              label_area, columns, names)  # fmt: skip
+    return common, {"concepts": len(ds.concepts), "combinations_per_image": combos}
 
 
 def main() -> None:
@@ -130,6 +174,10 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--layers", nargs="+", default=["layer3", "layer4"])
+    parser.add_argument(
+        "--statistics", nargs="+", default=["simple", "broden"], choices=["simple", "broden"],
+        help="label statistics of the generated Broden",
+    )  # fmt: skip
     parser.add_argument("--network", help="state-dict file of a ResNet18 (default: random)")
     parser.add_argument("--quantile", type=float, default=0.995)
     parser.add_argument("--repeats", type=int, default=3)
@@ -143,61 +191,57 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    root = make_synthetic_broden(f"data/synthetic_broden_224_n{args.images}", args.images)
-    ds = BrodenDataset(root)
-    model = resnet18(args.network)
-    batches = features(model, args.layers, ds, args.batch_size)
-    thresholds = {
-        layer: exact_quantile(
-            torch.cat([b["acts"][layer].transpose(0, 1).flatten(1) for b in batches], 1),
-            args.quantile,
-        ).float()
-        for layer in args.layers
-    }
-    lut = ds.category_lut()
-    n_cat = len(ds.categories)
-    label_area = sum(
-        lite_label_area(b["pixel"].numpy(), b["whole"].numpy(), len(lut)) for b in batches
-    )
-    columns = np.array([c.number for c in ds.concepts])
-    n = len(ds)
-    common = (batches, args.layers, thresholds, lut, n_cat, n, args.repeats, label_area, columns)
-
     report = {
         "machine": platform.processor() or platform.machine(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "network": args.network or "random weights",
-        "images": n,
+        "images": args.images,
         "quantile": args.quantile,
         "load_average_1min_before": os.getloadavg()[0],
         "load_processes": 0 if args.no_load else args.load_processes,
-        "quiet": measure(*common),
+        "statistics": {},
     }
-    if not args.no_load:
-        with competing_load(args.load_processes):
-            report["competing_load"] = measure(*common)
+    for statistics in args.statistics:
+        common, labels = setting(statistics, args)
+        entry = {**labels, "quiet": measure(*common)}
+        if not args.no_load:
+            with competing_load(args.load_processes):
+                entry["competing_load"] = measure(*common)
+        report["statistics"][statistics] = entry
     print(
         f"machine: {report['machine']}, torch {torch.__version__}, {report['threads']} threads, "
         f"load average before {report['load_average_1min_before']:.1f}; ResNet18 "
-        f"({report['network']}) on {n} generated Broden images at 224, q = {args.quantile}, "
-        f"tally only (same activations and thresholds), median of {args.repeats}"
+        f"({report['network']}) on {args.images} generated Broden images at 224, "
+        f"q = {args.quantile}, tally only (same activations and thresholds), median of "
+        f"{args.repeats}"
     )
-    for condition in ("quiet", "competing_load"):
-        if condition not in report:
-            continue
-        title = (
-            "as is"
-            if condition == "quiet"
-            else f"with {args.load_processes} one-thread matmul process(es) beside it"
-        )
-        print(f"{title}:")
-        for layer, r in report[condition].items():
+    print("| labels | condition | layer | Lite-style images/s | skdlib images/s | skdlib / Lite |"
+          " max |dIoU| (same rule) | max |dIoU| Lite vs annotated |"
+          " units over 0.04: Lite's rule / annotated |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for statistics, entry in report["statistics"].items():
+        label = (f"{statistics} ({entry['concepts']} concepts, "
+                 f"{entry['combinations_per_image']:.0f} combinations/image)")  # fmt: skip
+        for condition in ("quiet", "competing_load"):
+            if condition not in entry:
+                continue
+            title = "as is" if condition == "quiet" else f"{args.load_processes} load process(es)"
+            for layer, r in entry[condition].items():
+                print(
+                    f"| {label} | {title} | {layer} | {r['lite_images_per_s']:.1f} | "
+                    f"{r['skdlib_images_per_s']:.1f} | **{r['speedup']:.2f}** | "
+                    f"{r['max_abs_delta_iou']:.1e} | {r['max_abs_delta_iou_vs_annotated']:.3f} | "
+                    f"{r['units_over_0.04']} / {r['units_over_0.04_annotated']} |"
+                )
+                label = title = ""
+    for statistics, entry in report["statistics"].items():
+        for layer, r in entry["quiet"].items():
+            g = r["largest_gap"]
             print(
-                f"  {layer}: Lite-style {r['lite_images_per_s']:7.1f} images/s, skdlib "
-                f"{r['skdlib_images_per_s']:7.1f} images/s, speed-up {r['speedup']:5.2f}x, "
-                f"max |dIoU| {r['max_abs_delta_iou']:.2e}, units with IoU > 0.04: "
-                f"{r['units_over_0.04']}"
+                f"{statistics} {layer}: largest |dIoU| Lite's rule vs annotated at unit "
+                f"{g['unit']}, {g['concept']}: {g['lite_overlap']:.3f} vs {g['annotated']:.3f}; "
+                f"best concept differs for {r['best_concept_differs_units']} units"
             )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
