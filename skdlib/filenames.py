@@ -12,7 +12,8 @@ being misread.
 * an embedding (``embed``, ``embed-teacher``, :class:`skdlib.embedding.EmbeddingTrainer`):
   ``embedding.pt``, ``embedding.ckpt``, ``summary.json``;
 * a dissection (:func:`skdlib.dissect.dissect`): ``dissection.pt``, ``tally_<layer>.csv``,
-  ``dissection.ckpt``;
+  ``dissection.ckpt``; its report (:func:`skdlib.viz.write_report`) in ``report/``:
+  ``index.html``, ``<layer>.html``, ``<layer>-categories.png``, ``<layer>-unit<NNNN>.jpg``;
 * a Table-1 or ImageNet job: ``results.json`` / ``results.csv``, ``table1.md``;
 * the tutorial's ``runs/<profile>/``: ``network.pt``, ``embedding_snapshots.pt``,
   ``metrics.json``, ``summary.md``.
@@ -32,6 +33,11 @@ __all__ = [
     "CHECKPOINT",
     "DISSECTION",
     "DISSECTION_CHECKPOINT",
+    "REPORT_FOLDER",
+    "REPORT_INDEX",
+    "REPORT_PAGE",
+    "REPORT_CHART",
+    "REPORT_STRIP",
     "EMBEDDING",
     "EMBEDDING_CHECKPOINT",
     "EMBEDDING_SNAPSHOTS",
@@ -84,6 +90,16 @@ DISSECTION = "dissection.pt"
 TALLY_CSV = "tally_{layer}.csv"
 #: A dissection's resumable state while it runs (removed when the result is saved).
 DISSECTION_CHECKPOINT = "dissection.ckpt"
+#: The folder of a dissection's HTML report, beside ``dissection.pt`` (a folder: no suffix).
+REPORT_FOLDER = "report"
+#: The report's first page: every layer's summary, linking to the layers' pages.
+REPORT_INDEX = "index.html"
+#: One page per layer (the layer's name made file-safe); ``.format(layer=...)``.
+REPORT_PAGE = "{layer}.html"
+#: A layer's bar chart of interpretable units per concept; ``.format(layer=...)``.
+REPORT_CHART = "{layer}-categories.png"
+#: A unit's strip of top images with its mask; ``.format(layer=..., unit=...)``.
+REPORT_STRIP = "{layer}-unit{unit:04d}.jpg"
 
 # -- jobs of several runs ----------------------------------------------------------------------
 #: One row per run of a Table-1 or ImageNet job.

@@ -13,7 +13,9 @@ from pathlib import Path
 from skdlib import filenames
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = {getattr(filenames, n) for n in filenames.__all__ if not n.endswith("_FORMAT")}
+NAMES = {getattr(filenames, n) for n in filenames.__all__ if not n.endswith(("_FORMAT", "_FOLDER"))}
+#: Folder names: plain words, so they are not searched for (``"report"`` is also a module name).
+FOLDERS = {getattr(filenames, n) for n in filenames.__all__ if n.endswith("_FOLDER")}
 FORMATS = {getattr(filenames, n) for n in filenames.__all__ if n.endswith("_FORMAT")}
 
 
@@ -73,5 +75,8 @@ def test_every_file_name_and_format_is_spelled_once():
 def test_names_are_plain_file_names_and_formats_are_versioned():
     assert all("/" not in n and "." in n for n in NAMES)
     assert all(f.startswith("skdlib.") and f.rsplit("/", 1)[1].isdigit() for f in FORMATS)
-    assert len(NAMES) == len([n for n in filenames.__all__ if not n.endswith("_FORMAT")])
+    assert len(NAMES) == len(
+        [n for n in filenames.__all__ if not n.endswith(("_FORMAT", "_FOLDER"))]
+    )
+    assert all(f.isidentifier() for f in FOLDERS)  # no suffix, no separator
     assert filenames.TALLY_CSV.format(layer="layer4") == "tally_layer4.csv"

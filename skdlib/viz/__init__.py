@@ -9,9 +9,12 @@
 * :mod:`~skdlib.viz.table1_chart` — Table 1 as a bar chart;
 * :mod:`~skdlib.viz.panels` — light masks as captioned, cached web pictures (the explorer's view);
 * :mod:`~skdlib.viz.concept_search` — the neurons that see a concept, and those near it;
-* :mod:`~skdlib.viz.explorer` — :class:`NeuronExplorer`, the ipywidgets explorer.
+* :mod:`~skdlib.viz.explorer` — :class:`NeuronExplorer`, the ipywidgets explorer;
+* :mod:`~skdlib.viz.category_chart` — NetDissect's bar chart of a layer's interpretable units;
+* :mod:`~skdlib.viz.dissection_report` — the dissection's HTML report (:func:`write_report`).
 
-Every plotting function returns a ``matplotlib.figure.Figure``; the explorer draws HTML.
+Every plotting function returns a ``matplotlib.figure.Figure``; the explorer and the report
+draw HTML.
 """
 
 import lazy_loader as _lazy
@@ -26,6 +29,8 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "shared_top_images",
             "top_images",
         ],
+        "category_chart": ["concept_bars", "plot_category_bars"],
+        "dissection_report": ["ReportLink", "write_report"],
         "agreement": ["additive_agreement", "mask_iou", "neighbour_agreement", "unit_masks"],
         "concept_search": [
             "concept_direction",

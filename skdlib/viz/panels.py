@@ -27,10 +27,24 @@ from PIL import Image
 from .activations import top_images
 from .figures import light_mask, unit_range
 
-__all__ = ["Panel", "MaskPanels", "section", "PANEL_PX"]
+__all__ = ["Panel", "MaskPanels", "section", "jpeg_bytes", "PANEL_PX"]
 
 #: Width of one panel on the page, in CSS pixels.
 PANEL_PX = 152
+
+
+def jpeg_bytes(pixels: np.ndarray, quality: int = 88) -> bytes:
+    """``(H, W, 3)`` uint8 pixels as JPEG (no chroma subsampling: thin outlines keep their colour).
+
+    The explorer's panels and the dissection report's strips are encoded here.
+
+    Example:
+        >>> jpeg_bytes(np.zeros((4, 6, 3), np.uint8))[:2]
+        b'\\xff\\xd8'
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality, subsampling=0)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -85,11 +99,8 @@ class MaskPanels:
         key = (layer, unit, image)
         if key not in self._uris:
             pixels = (self.array(layer, unit, image) * 255).round().astype(np.uint8)
-            buffer = io.BytesIO()
-            Image.fromarray(pixels).save(buffer, format="JPEG", quality=88, subsampling=0)
-            self._uris[key] = "data:image/jpeg;base64," + base64.b64encode(
-                buffer.getvalue()
-            ).decode("ascii")
+            data = base64.b64encode(jpeg_bytes(pixels)).decode("ascii")
+            self._uris[key] = "data:image/jpeg;base64," + data
         return self._uris[key]
 
     def panel(self, layer: str, unit: int, image: int, *caption: str) -> Panel:

@@ -74,3 +74,47 @@ def test_plot_additive_shows_a_b_and_the_nearest_c(toy):
     assert titles(fig) == ["a = unit 1", "b = unit 2", f"c = unit {c} (cos {cos:.2f} to a+b)"]
     assert len(fig.axes) == 2 * 3
     plt.close(fig)
+
+
+def test_the_thresholded_mask_is_upsample_above_t_dimmed_outside_and_outlined():
+    """The report's strips (issue 24): ``upsample(A) > T`` against a float64 bilinear loop, the
+    outline against scipy's dilation, a batch equal to one image at a time."""
+    from scipy.ndimage import binary_dilation
+    from support.dissection import bilinear_ref
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (2, 3, 20, 20, 3), dtype=np.uint8)
+    maps = torch.from_numpy(rng.standard_normal((2, 3, 6, 4)).astype(np.float32))
+    t = np.array([[0.3, 0.9, -0.2], [0.0, 1.1, 0.5]])
+    batch = light_mask(images, maps, floor=0.2, threshold=t, outline=(0.0, 1.0, 1.0))
+    pixels = light_mask(images, maps, floor=0.2, threshold=t, outline=(0.0, 1.0, 1.0),
+                        as_uint8=True)  # fmt: skip
+    np.testing.assert_array_equal(pixels, (batch * 255).round().astype(np.uint8))
+    for i in range(2):
+        for j in range(3):
+            one = light_mask(images[i, j], maps[i, j], floor=0.2, threshold=t[i, j],
+                             outline=(0.0, 1.0, 1.0))  # fmt: skip
+            np.testing.assert_array_equal(one, batch[i, j])
+            up = bilinear_ref(maps[i, j].numpy(), 20, 20)
+            inside = up > t[i, j]
+            ring = binary_dilation(inside, np.ones((3, 3), bool)) & ~inside
+            unsure = binary_dilation(np.abs(up - t[i, j]) < 1e-5, np.ones((3, 3), bool))
+            image = images[i, j] / 255
+            want = np.where(inside[..., None], image, 0.2 * image)
+            want[ring] = (0.0, 1.0, 1.0)
+            np.testing.assert_allclose(one[~unsure], want[~unsure], atol=1e-6)
+    with pytest.raises(ValueError, match="needs low and high"):
+        light_mask(images[0, 0], maps[0, 0])
+    with pytest.raises(ValueError, match="outline draws the thresholded mask"):
+        light_mask(images[0, 0], maps[0, 0], 0.0, 1.0, outline=(1, 1, 0))
+
+
+def test_float32_maps_are_compared_with_float64_thresholds_exactly():
+    from skdlib.viz.figures import _below
+
+    rng = np.random.default_rng(0)
+    t = torch.from_numpy(rng.standard_normal(2000))
+    t[:5] = torch.tensor([0.5, -1.0, 0.0, 1e-45, 3.0])  # representable ones too
+    x = t.float()  # the nearest float32 values, on either side of t
+    for step in (x, torch.nextafter(x, torch.tensor(np.inf)), torch.nextafter(x, -x.abs() - 1)):
+        assert torch.equal(step > _below(t), step.double() > t)
