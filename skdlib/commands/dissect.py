@@ -1,8 +1,10 @@
 """``python -m skdlib dissect``: Network Dissection of a torchvision model on a Broden folder.
 
-Writes <out>/dissection.pt and one tally_<layer>.csv per layer and prints the summary. While it
-runs it keeps <out>/dissection.ckpt: the same command after a crash in the second pass continues
-where it stopped, with the same result; the file is removed once the result is saved. Images are
+Writes <out>/dissection.pt and one tally_<layer>.csv per layer, prints the summary, and writes
+the HTML report <out>/report/index.html with one page per layer (each unit's top images with its
+mask, concept and IoU, sorted by IoU; open it from disk; --no-report skips it). While it runs it
+keeps <out>/dissection.ckpt: the same command after a crash in the second pass continues where
+it stopped, with the same result; the file is removed once the result is saved. Images are
 decoded in --workers processes.
 """
 
@@ -12,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from .. import filenames
-from ..dissect.rules import DEFAULT_QUANTILE
+from ..dissect.rules import DEFAULT_QUANTILE, DEFAULT_TOP_K
 from ..loaders import WORKERS_ENV
 from ..models.registry import ARCHITECTURES
 from .common import Formatter, add_progress_argument, describe
@@ -81,6 +83,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint-batches", type=int, default=None, help="... or every this many batches"
     )
+    p.add_argument(
+        "--report",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"write the HTML report into <out>/{filenames.REPORT_FOLDER}/",
+    )
+    p.add_argument(
+        "--top-k",
+        type=int,
+        default=DEFAULT_TOP_K,
+        help="top images kept per unit during the first pass, shown in the report (0: none)",
+    )
     add_progress_argument(p)
     p.set_defaults(handler=run)
     return p
@@ -121,9 +135,17 @@ def run(args: argparse.Namespace):
         checkpoint=out,
         checkpoint_seconds=60.0 * args.checkpoint_minutes,
         checkpoint_batches=args.checkpoint_batches,
+        top_k=args.top_k,
     )
     path = result.save(out)
     print(result.summary(), flush=True)
     tally = filenames.TALLY_CSV.format(layer="<layer>")
     print(f"result: {path} and {out}/{tally}", flush=True)
+    if args.report:
+        if args.top_k < 1:
+            print("no report: --top-k 0 keeps no top images to show", flush=True)
+        else:
+            from ..viz.dissection_report import write_report
+
+            print(f"report: {write_report(result, out / filenames.REPORT_FOLDER)}", flush=True)
     return result

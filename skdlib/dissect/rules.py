@@ -12,7 +12,14 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["AREA_MODES", "DEFAULT_QUANTILE", "INTERPRETABLE_IOU", "IOU_EPS", "THRESHOLD_METHODS"]
+__all__ = [
+    "AREA_MODES",
+    "DEFAULT_QUANTILE",
+    "DEFAULT_TOP_K",
+    "INTERPRETABLE_IOU",
+    "IOU_EPS",
+    "THRESHOLD_METHODS",
+]
 
 #: A unit's threshold: this quantile of its activations over the whole data set and every
 #: position, so its mask covers the top 0.5 % of them.
@@ -28,3 +35,6 @@ THRESHOLD_METHODS = ("streaming", "exact")
 AREA_MODES = ("annotated", "overlap")
 #: Added to every IoU's denominator.
 IOU_EPS = 1e-10
+#: Top images kept per unit to show it (:mod:`skdlib.dissect.top_images`; NetDissect-Lite's
+#: strip has 10, its tile shows about 4).
+DEFAULT_TOP_K = 8

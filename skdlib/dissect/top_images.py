@@ -32,10 +32,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["DEFAULT_TOP_K", "TopImages", "TopImagesTracker"]
+from .rules import DEFAULT_TOP_K
 
-#: Top images kept per unit by default (NetDissect-Lite shows 10 in a strip, its tile about 4).
-DEFAULT_TOP_K = 8
+__all__ = ["DEFAULT_TOP_K", "TopImages", "TopImagesTracker"]
 
 
 @dataclass

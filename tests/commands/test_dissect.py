@@ -16,6 +16,7 @@ def test_defaults_are_the_papers_setting_and_default_workers():
     assert args.data == "data/broden1_224" and args.out == "runs/dissect"
     assert args.workers is None  # -> skdlib.loaders.default_workers()
     assert args.checkpoint_minutes == 5.0 and args.checkpoint_batches is None
+    assert args.report is True and args.top_k == 8
 
 
 def test_without_workers_it_decodes_in_default_workers_processes(small, tmp_path, monkeypatch,
@@ -94,4 +95,30 @@ def test_dissect_resumes_after_a_crash_in_its_second_pass_from_its_output_folder
         assert (out / f"tally_{name}.csv").read_bytes() == (
             tmp_path / "whole" / f"tally_{name}.csv"
         ).read_bytes()
+        for field in ("score", "image", "maps"):  # the same top images: the same report
+            assert torch.equal(getattr(resumed.top_images, field)[name],
+                               getattr(whole.top_images, field)[name])  # fmt: skip
+        page = f"report/{name}.html"
+        assert (out / page).read_bytes() == (tmp_path / "whole" / page).read_bytes()
+    assert resumed.top_images.files == whole.top_images.files
     assert torch.equal(resumed.label_area, whole.label_area)
+
+
+def test_it_writes_the_report_unless_told_not_to(small, tmp_path, capsys):
+    """Issue 24: <out>/report/index.html and a page per layer by default; --no-report none."""
+    base = ["dissect", "--weights", "none", "--layers", "layer3", "layer4", "--data", str(small),
+            "--batch-size", "8", "--workers", "0", "--no-progress"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "with"), "--top-k", "3"]) == 0
+    report = tmp_path / "with" / "report"
+    assert f"report: {report / 'index.html'}" in capsys.readouterr().out
+    result = DissectionResult.load(tmp_path / "with")
+    assert result.top_images.k == 3
+    for layer in ("layer3", "layer4"):
+        page = (report / f"{layer}.html").read_text()
+        assert page.count("data-unit=") == result.iou[layer].shape[0]
+        assert (report / f"{layer}-categories.png").is_file()
+        assert (report / f"{layer}-unit0000.jpg").is_file()
+    assert main([*base, "--out", str(tmp_path / "without"), "--no-report"]) == 0
+    assert "report:" not in capsys.readouterr().out
+    assert not (tmp_path / "without" / "report").exists()
+    assert DissectionResult.load(tmp_path / "without").top_images.k == 8
