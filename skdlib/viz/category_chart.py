@@ -105,7 +105,7 @@ def plot_category_bars(
         f"{layer}: {sum(b.units for b in bars)} of {units} units interpretable "
         f"(IoU > {threshold:g}), {len(bars)} concepts"
     )
-    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_title(title, fontsize=9, loc="left", pad=18 if bars else 6)
     if not bars:
         ax.text(0.5, 0.5, f"no unit of {layer} has IoU > {threshold:g} with any concept",
                 ha="center", va="center", transform=ax.transAxes, fontsize=9)  # fmt: skip
@@ -113,19 +113,21 @@ def plot_category_bars(
         ax.set_yticks([])
         return fig
     top = max(b.units for b in bars)
-    start = 0
+    start, handles = 0, []
     for cat in dict.fromkeys(b.category for b in bars):  # the groups, in order
         group = [b for b in bars if b.category == cat]
         bar, band = CATEGORY_COLOURS.get(cat, _OTHER)
         stop = start + len(group)
         ax.axvspan(start - 0.5, stop - 0.5, color=band, zorder=0, lw=0)
-        ax.bar(range(start, stop), [b.units for b in group], width=0.8, color=bar, zorder=2)
-        ax.text(start - 0.35, top * 1.02, f"{_plural(len(group), cat)}\n"
-                f"{sum(b.units for b in group)} units", fontsize=7, va="top", ha="left",
-                zorder=3)  # fmt: skip
+        label = f"{_plural(len(group), cat)} · {sum(b.units for b in group)} units"
+        handles.append(ax.bar(range(start, stop), [b.units for b in group], width=0.8,
+                              color=bar, zorder=2, label=label))  # fmt: skip
         start = stop
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(handles),
+              frameon=False, fontsize=7, handlelength=1.0, borderaxespad=0.1,
+              columnspacing=1.2)  # fmt: skip
     ax.set_xlim(-0.5, len(bars) - 0.5)
-    ax.set_ylim(0, top * 1.25)
+    ax.set_ylim(0, top * 1.08)
     ax.set_xticks(range(len(bars)))
     ax.set_xticklabels([b.concept.replace("_", " ") for b in bars], rotation=45, ha="right",
                        rotation_mode="anchor", fontsize=7)  # fmt: skip

@@ -71,7 +71,7 @@ th{background:#f2f2f2} td.n{text-align:right}
 .unit{border:1px solid #ddd;border-radius:4px;padding:6px 8px;background:#fafafa}
 .label{font-weight:bold;font-size:16px} .info{font-size:12px;color:#444;margin:2px 0 4px}
 .iou{float:right;margin-left:12px;font-weight:bold} .low .label{color:#999}
-.strip{height:80px;width:auto;display:block} .runners{font-size:11px;color:#555;margin-top:3px}
+.strip{height:72px;width:auto;display:block} .runners{font-size:11px;color:#555;margin-top:3px}
 """
 
 

@@ -64,9 +64,13 @@ def test_the_chart_draws_those_bars_in_the_palette():
         assert mcolors.to_hex(p.get_facecolor()) == colour.lower()
     assert [t.get_text() for t in ax.get_xticklabels()] == [b.concept for b in bars]
     assert f"{sum(b.units for b in bars)} of 60 units interpretable" in ax.get_title(loc="left")
-    labels = [t.get_text() for t in ax.texts]
-    n_objects = sum(b.category == "object" for b in bars)
-    assert any(t.startswith(f"{n_objects} object") for t in labels)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]  # a caption per category
+    groups = list(dict.fromkeys(b.category for b in bars))
+    assert len(legend) == len(groups) >= 4
+    for cat, text in zip(groups, legend, strict=True):
+        n = sum(b.category == cat for b in bars)
+        units = sum(b.units for b in bars if b.category == cat)
+        assert text == f"{n} {cat}{'' if n == 1 else 's'} · {units} units"
 
 
 def test_a_layer_without_interpretable_units_gets_an_empty_chart_that_says_so(tmp_path):
