@@ -57,9 +57,9 @@ GAP = 3
 IMAGE_PX = 112
 #: What to do about a result without top images.
 NO_TOP_IMAGES = (
-    "this dissection has no top images (a dissection.pt of format 1, saved before skdlib kept "
-    "them, or dissect(..., top_k=0)): run the dissection again with top_k >= 1 (dissect()'s "
-    "default is 8; python -m skdlib dissect writes the report itself) to get a report"
+    "this dissection has no top images (a result saved in format 1, before skdlib kept them, "
+    "or dissect(..., top_k=0)): run the dissection again with top_k >= 1 (dissect()'s default "
+    "is 8; python -m skdlib dissect writes the report itself) to get a report"
 )
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:16px 24px;color:#222}
