@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from skdlib.distill import DistillConfig, get_method
-from skdlib.distill.methods import StepInputs
 from skdlib.distill.baselines import at_loss_sum, pkt_loss, rkd_loss, sp_loss
+from skdlib.distill.methods import StepInputs
 from skdlib.losses import skd_loss_over_layers
 
 G = torch.Generator().manual_seed(0)
@@ -29,7 +29,8 @@ S2, T2 = torch.randn(6, 16, generator=G), torch.randn(6, 16, generator=G)
     ],
 )
 def test_teacher_guided_losses_are_their_tensor_losses(method, student, teacher, reference):
-    got = get_method(method).feature_loss(student, teacher, StepInputs(DistillConfig(method=method)))
+    step = StepInputs(DistillConfig(method=method))
+    got = get_method(method).feature_loss(student, teacher, step)
     assert torch.equal(got, reference())
 
 

@@ -350,3 +350,47 @@ def test_speed_flags_keep_the_arithmetic():
     )
     with pytest.raises(ValueError, match="precision must be 'fp32' or 'bf16', got 'fp16'"):
         DistillConfig(precision="fp16")
+
+
+def test_a_crd_run_killed_mid_epoch_resumes_to_the_same_weights_and_memory(data, tmp_path):
+    """CRD's memory bank (both memories, the normalisers Z) is in the checkpoint: a run killed
+    in its second epoch and restarted equals an uninterrupted one, bit for bit."""
+    from support.distill_refs import DiesAfter, Killed, assert_same_state
+
+    train_set, test_set = data
+    train = cifar_loader(train_set, 20, train=True, device="cpu", with_index=True)
+    test = cifar_loader(test_set, 40, train=False, device="cpu")
+    cfg = DistillConfig(method="crd", epochs=2, seed=4, settings={"crd": {"nce_k": 16}})
+    torch.manual_seed(11)
+    teacher = create_model("resnet20")
+
+    def run(out, loader, init_seed=0):
+        torch.manual_seed(init_seed)
+        trainer = DistillTrainer(create_model("resnet20"), cfg, "resnet20", teacher_model=teacher,
+                                 teacher_arch="resnet20", train_targets=train_set.targets,
+                                 device="cpu")  # fmt: skip
+        trainer.fit(loader, test, out_dir=out, progress=False)
+        return trainer
+
+    full = run(tmp_path / "full", DiesAfter(train, 10**6))
+    with pytest.raises(Killed):
+        run(tmp_path / "cut", DiesAfter(train, 3))  # dies in epoch 2, after its first batch
+    resumed = run(tmp_path / "cut", DiesAfter(train, 10**6), init_seed=5)
+    memory = resumed.term.modules["memory"]
+    assert (memory.z > 0).all() and resumed.summary.complete
+    assert_same_state(full.student.state_dict(), resumed.student.state_dict())
+    assert_same_state(full.term.modules.state_dict(), resumed.term.modules.state_dict())
+    assert_same_state(full.optimizer.state_dict(), resumed.optimizer.state_dict())
+    with pytest.raises(ValueError, match="build the training loader with cifar_loader"):
+        full.train_step(*batch(4))
+
+
+def test_methods_with_modules_refuse_several_processes():
+    from skdlib.distill.distributed import Distributed
+
+    for method in ("crd", "fitnet", "ab"):
+        with pytest.raises(ValueError, match="not synchronised across processes yet"):
+            DistillTrainer(
+                create_model("resnet20"), DistillConfig(method=method), "resnet20",
+                teacher_model=create_model("resnet32"), distributed=Distributed(world=2),
+            )  # fmt: skip

@@ -64,3 +64,42 @@ def vgg_features(model, x):
     f3 = F.relu(model.block3(model.pool2(f2)))
     f4 = F.relu(model.block4(f3))
     return [f1, f2, f3, f4], f4
+
+
+class Killed(RuntimeError):
+    """What :class:`DiesAfter` raises: the run stops there, like a killed process."""
+
+
+class DiesAfter:
+    """A training loader that "kills the run" (raises :class:`Killed`) once ``batches`` batches
+    have been served in total, over any number of epochs; ``dataset`` is the loader's."""
+
+    def __init__(self, loader, batches):
+        self.loader, self.left = loader, batches
+        self.dataset = getattr(loader, "dataset", None)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for item in self.loader:
+            if self.left <= 0:
+                raise Killed("the run was killed here")
+            self.left -= 1
+            yield item
+
+
+def assert_same_state(a, b):
+    """Two state dicts (or optimizer state dicts) hold the same tensors, bit for bit."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert_same_state(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same_state(x, y)
+    elif isinstance(a, torch.Tensor):
+        assert torch.equal(a, b)
+    else:
+        assert a == b
