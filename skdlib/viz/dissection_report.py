@@ -23,6 +23,7 @@ import html
 import os
 import re
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -112,12 +113,17 @@ def unit_order(result: DissectionResult, layer: str) -> list[int]:
 
 
 def strips(
-    thumbnails: np.ndarray, maps: torch.Tensor, thresholds: torch.Tensor, gap: int = GAP
+    thumbnails: np.ndarray,
+    maps: torch.Tensor,
+    thresholds: torch.Tensor,
+    gap: int = GAP,
+    which: np.ndarray | None = None,
 ) -> np.ndarray:
     """The strips of some units: each unit's ``k`` images side by side, its mask drawn.
 
     Args:
-        thumbnails: ``(C, k, S, S, 3)`` uint8, each unit's top images.
+        thumbnails: ``(C, k, S, S, 3)`` uint8, each unit's top images; with ``which``,
+            ``(N, S, S, 3)`` images and ``which`` ``(C, k)`` the positions of each unit's.
         maps: ``(C, k, h, w)``, the unit's activation maps on them.
         thresholds: ``(C,)``, each unit's dissection threshold.
 
@@ -129,9 +135,11 @@ def strips(
         >>> s.shape, int(s[0, 0, 8, 0])
         ((2, 8, 30, 3), 255)
     """
-    c, k, size = thumbnails.shape[:3]
+    c, k = maps.shape[:2]
+    size = thumbnails.shape[-2]
     t = torch.as_tensor(thresholds, dtype=torch.float64)[:, None].expand(c, k)
-    drawn = light_mask(thumbnails, maps, floor=DIM, threshold=t, outline=OUTLINE, as_uint8=True)
+    drawn = light_mask(thumbnails, maps, floor=DIM, threshold=t, outline=OUTLINE, as_uint8=True,
+                       which=which)  # fmt: skip
     out = np.empty((c, size, k * size + (k - 1) * gap, 3), np.uint8)
     for j in range(k):
         at = j * (size + gap)
@@ -283,7 +291,7 @@ def write_report(
     image_px: int | None = None,
     runners_up: int = 3,
     threshold: float = INTERPRETABLE_IOU,
-    chunk: int = 32,
+    chunk: int = 128,
 ) -> Path:
     """Write the report of ``result`` into ``folder`` (see the module docstring).
 
@@ -328,21 +336,43 @@ def write_report(
     thumbs = _thumbnails(images, top.files, image_px or IMAGE_PX)
     stems = page_names(result.layers)
     facts = {layer: _Facts(result, layer, threshold) for layer in result.layers}
-    for layer, stem in stems.items():
-        index, maps = top.image[layer][:, :k], top.maps[layer][:, :k]
-        for start in range(0, index.shape[0], chunk):
-            stop = min(start + chunk, index.shape[0])
-            drawn = strips(thumbs[index[start:stop].numpy()], maps[start:stop],
-                           result.thresholds[layer][start:stop])  # fmt: skip
-            for unit, pixels in zip(range(start, stop), drawn, strict=True):
-                name = filenames.REPORT_STRIP.format(layer=stem, unit=unit)
-                (folder / name).write_bytes(jpeg_bytes(pixels, quality=85))
-        save_figure(plot_category_bars(result, layer, threshold),
-                    folder / filenames.REPORT_CHART.format(layer=stem), dpi=100)  # fmt: skip
-        page = _layer_page(result, layer, stem, stems, facts[layer], k, threshold, runners_up)
-        atomic_write_text(folder / filenames.REPORT_PAGE.format(layer=stem), page)
+    # JPEG encoding (which releases the GIL) overlaps with drawing the next chunk
+    with ThreadPoolExecutor(1) as pool:
+        for layer, stem in stems.items():
+            _write_strips(pool, folder, stem, thumbs, top.image[layer][:, :k],
+                          top.maps[layer][:, :k], result.thresholds[layer], chunk)  # fmt: skip
+            _write_layer(result, layer, stem, stems, facts, folder, k, threshold, runners_up)
     index = _index_page(result, stems, facts, threshold)
     return atomic_write_text(folder / filenames.REPORT_INDEX, index)
+
+
+def _write_strips(pool, folder, stem, thumbs, index, maps, thresholds, chunk) -> None:
+    """Draw the strips of one layer ``chunk`` units at a time; ``pool`` encodes and writes
+    each chunk while the next is drawn (one chunk waits at most)."""
+
+    def save(start: int, drawn: np.ndarray) -> None:
+        for unit, pixels in enumerate(drawn, start):
+            name = filenames.REPORT_STRIP.format(layer=stem, unit=unit)
+            (folder / name).write_bytes(jpeg_bytes(pixels, quality=85))
+
+    pending = None
+    for start in range(0, index.shape[0], chunk):
+        stop = min(start + chunk, index.shape[0])
+        drawn = strips(thumbs, maps[start:stop], thresholds[start:stop],
+                       which=index[start:stop].numpy())  # fmt: skip
+        if pending is not None:
+            pending.result()
+        pending = pool.submit(save, start, drawn)
+    if pending is not None:
+        pending.result()
+
+
+def _write_layer(result, layer, stem, stems, facts, folder, k, threshold, runners_up) -> None:
+    """A layer's chart and page."""
+    save_figure(plot_category_bars(result, layer, threshold),
+                folder / filenames.REPORT_CHART.format(layer=stem), dpi=100)  # fmt: skip
+    page = _layer_page(result, layer, stem, stems, facts[layer], k, threshold, runners_up)
+    atomic_write_text(folder / filenames.REPORT_PAGE.format(layer=stem), page)
 
 
 class ReportLink:

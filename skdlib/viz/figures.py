@@ -38,6 +38,7 @@ def light_mask(
     threshold: float | np.ndarray | torch.Tensor | None = None,
     outline: tuple[float, float, float] | None = None,
     as_uint8: bool = False,
+    which: np.ndarray | None = None,
 ) -> np.ndarray:
     """Overlay activation maps on images as light masks: one image, or a batch at once.
 
@@ -49,12 +50,16 @@ def light_mask(
     ``[0, 1]``, with ``threshold``) paints the pixels just outside the mask (8-neighbourhood).
 
     Args:
-        image: ``(..., H, W, 3)`` uint8.
-        amap: ``(..., h, w)`` activation maps, the same leading shape.
+        image: ``(..., H, W, 3)`` uint8; with ``which``, ``(N, H, W, 3)`` images shared by
+            the maps.
+        amap: ``(..., h, w)`` activation maps, the same leading shape as ``image`` (or
+            ``which``).
         low, high: the soft mask's range (:func:`unit_range`); not needed with ``threshold``.
         threshold: a number, or one per map (shape ``amap.shape[:-2]``).
         as_uint8: return ``uint8`` pixels (the float result times 255, rounded), computed in
             integers with a threshold: several times faster for many images (the report).
+        which: ``(...)`` int, the image of each map: many maps drawn on few images without
+            copying each image per map first (``light_mask(image[which], amap)`` otherwise).
 
     Returns:
         ``(..., H, W, 3)`` float32 image in ``[0, 1]`` (``uint8`` with ``as_uint8``).
@@ -69,6 +74,8 @@ def light_mask(
     """
     h, w = image.shape[-3], image.shape[-2]
     lead = tuple(amap.shape[:-2])
+    if which is not None and not (threshold is not None and as_uint8):
+        image, which = image[which], None
     flat = amap.reshape(-1, 1, *amap.shape[-2:]).float()
     up = F.interpolate(flat, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
     if threshold is None:
@@ -82,7 +89,14 @@ def light_mask(
     inside = (up > _below(threshold).reshape(-1, 1, 1)).reshape(*lead, h, w).numpy()
     if as_uint8:
         dim = np.round(np.arange(256) * np.float32(floor)).astype(np.uint8)
-        out = np.where(inside[..., None], image, dim[image])
+        if which is None:
+            out = np.where(inside[..., None], image, dim[image])
+        else:  # dim the few shared images, then copy the (few) pixels inside the masks
+            out = dim[image][which]
+            at = np.flatnonzero(inside)
+            maps, pixel = np.divmod(at, h * w)
+            source = image.reshape(len(image), h * w, 3)[np.asarray(which).reshape(-1)[maps], pixel]
+            out.reshape(-1, h * w, 3)[maps, pixel] = source
         colour = None if outline is None else np.round(np.asarray(outline) * 255).astype(np.uint8)
     else:
         out = image.astype(np.float32) * np.where(inside, np.float32(1 / 255),

@@ -118,3 +118,21 @@ def test_float32_maps_are_compared_with_float64_thresholds_exactly():
     x = t.float()  # the nearest float32 values, on either side of t
     for step in (x, torch.nextafter(x, torch.tensor(np.inf)), torch.nextafter(x, -x.abs() - 1)):
         assert torch.equal(step > _below(t), step.double() > t)
+
+
+def test_maps_on_shared_images_equal_maps_on_their_own_copies():
+    """``which`` (the report's strips: many units' maps on a few hundred images) draws what
+    gathering the images first draws, in both output types."""
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (4, 12, 12, 3), dtype=np.uint8)
+    which = rng.integers(0, 4, (3, 5))
+    maps = torch.from_numpy(rng.standard_normal((3, 5, 3, 3)).astype(np.float32))
+    t = rng.standard_normal((3, 5))
+    for as_uint8 in (False, True):
+        shared = light_mask(images, maps, floor=0.2, threshold=t, outline=(1.0, 0.0, 0.0),
+                            as_uint8=as_uint8, which=which)  # fmt: skip
+        copied = light_mask(images[which], maps, floor=0.2, threshold=t, outline=(1.0, 0.0, 0.0),
+                            as_uint8=as_uint8)  # fmt: skip
+        np.testing.assert_array_equal(shared, copied)
+    soft = light_mask(images, maps, 0.0, 1.0, which=which)
+    np.testing.assert_array_equal(soft, light_mask(images[which], maps, 0.0, 1.0))
