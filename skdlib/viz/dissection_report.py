@@ -35,7 +35,7 @@ from ..checkpoint import atomic_write_text
 from ..dissect import DissectionResult
 from ..dissect.rules import INTERPRETABLE_IOU
 from .category_chart import category_rank, concept_bars, plot_category_bars
-from .figures import light_mask, save_figure
+from .figures import dim_pixels, light_mask, save_figure
 from .panels import jpeg_bytes
 
 __all__ = [
@@ -118,12 +118,14 @@ def strips(
     thresholds: torch.Tensor,
     gap: int = GAP,
     which: np.ndarray | None = None,
+    dimmed: np.ndarray | None = None,
 ) -> np.ndarray:
     """The strips of some units: each unit's ``k`` images side by side, its mask drawn.
 
     Args:
         thumbnails: ``(C, k, S, S, 3)`` uint8, each unit's top images; with ``which``,
-            ``(N, S, S, 3)`` images and ``which`` ``(C, k)`` the positions of each unit's.
+            ``(N, S, S, 3)`` images and ``which`` ``(C, k)`` the positions of each unit's
+            (``dimmed``: those images dimmed, :func:`~skdlib.viz.figures.dim_pixels`).
         maps: ``(C, k, h, w)``, the unit's activation maps on them.
         thresholds: ``(C,)``, each unit's dissection threshold.
 
@@ -139,7 +141,7 @@ def strips(
     size = thumbnails.shape[-2]
     t = torch.as_tensor(thresholds, dtype=torch.float64)[:, None].expand(c, k)
     drawn = light_mask(thumbnails, maps, floor=DIM, threshold=t, outline=OUTLINE, as_uint8=True,
-                       which=which)  # fmt: skip
+                       which=which, dimmed=dimmed)  # fmt: skip
     out = np.empty((c, size, k * size + (k - 1) * gap, 3), np.uint8)
     for j in range(k):
         at = j * (size + gap)
@@ -336,35 +338,31 @@ def write_report(
     thumbs = _thumbnails(images, top.files, image_px or IMAGE_PX)
     stems = page_names(result.layers)
     facts = {layer: _Facts(result, layer, threshold) for layer in result.layers}
-    # JPEG encoding (which releases the GIL) overlaps with drawing the next chunk
-    with ThreadPoolExecutor(1) as pool:
+    dimmed = dim_pixels(thumbs, DIM)
+    # two threads draw, encode and write chunks at once (numpy and PIL release the GIL)
+    with ThreadPoolExecutor(min(2, os.cpu_count() or 1)) as pool:
         for layer, stem in stems.items():
-            _write_strips(pool, folder, stem, thumbs, top.image[layer][:, :k],
+            _write_strips(pool, folder, stem, thumbs, dimmed, top.image[layer][:, :k],
                           top.maps[layer][:, :k], result.thresholds[layer], chunk)  # fmt: skip
             _write_layer(result, layer, stem, stems, facts, folder, k, threshold, runners_up)
     index = _index_page(result, stems, facts, threshold)
     return atomic_write_text(folder / filenames.REPORT_INDEX, index)
 
 
-def _write_strips(pool, folder, stem, thumbs, index, maps, thresholds, chunk) -> None:
-    """Draw the strips of one layer ``chunk`` units at a time; ``pool`` encodes and writes
-    each chunk while the next is drawn (one chunk waits at most)."""
+def _write_strips(pool, folder, stem, thumbs, dimmed, index, maps, thresholds, chunk) -> None:
+    """Draw, encode and write the strips of one layer, ``chunk`` units a task of ``pool``."""
 
-    def save(start: int, drawn: np.ndarray) -> None:
+    def work(start: int, stop: int) -> None:
+        drawn = strips(thumbs, maps[start:stop], thresholds[start:stop],
+                       which=index[start:stop].numpy(), dimmed=dimmed)  # fmt: skip
         for unit, pixels in enumerate(drawn, start):
             name = filenames.REPORT_STRIP.format(layer=stem, unit=unit)
             (folder / name).write_bytes(jpeg_bytes(pixels, quality=85))
 
-    pending = None
-    for start in range(0, index.shape[0], chunk):
-        stop = min(start + chunk, index.shape[0])
-        drawn = strips(thumbs, maps[start:stop], thresholds[start:stop],
-                       which=index[start:stop].numpy())  # fmt: skip
-        if pending is not None:
-            pending.result()
-        pending = pool.submit(save, start, drawn)
-    if pending is not None:
-        pending.result()
+    n = index.shape[0]
+    tasks = [pool.submit(work, start, min(start + chunk, n)) for start in range(0, n, chunk)]
+    for task in tasks:
+        task.result()
 
 
 def _write_layer(result, layer, stem, stems, facts, folder, k, threshold, runners_up) -> None:

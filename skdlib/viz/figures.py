@@ -25,7 +25,14 @@ from ..checkpoint import atomic_write
 from ..embedding import NeuronEmbedding
 from .activations import shared_top_images, top_images
 
-__all__ = ["light_mask", "unit_range", "plot_neighbours", "plot_additive", "save_figure"]
+__all__ = [
+    "light_mask",
+    "dim_pixels",
+    "unit_range",
+    "plot_neighbours",
+    "plot_additive",
+    "save_figure",
+]
 
 
 def light_mask(
@@ -39,6 +46,7 @@ def light_mask(
     outline: tuple[float, float, float] | None = None,
     as_uint8: bool = False,
     which: np.ndarray | None = None,
+    dimmed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Overlay activation maps on images as light masks: one image, or a batch at once.
 
@@ -60,6 +68,8 @@ def light_mask(
             integers with a threshold: several times faster for many images (the report).
         which: ``(...)`` int, the image of each map: many maps drawn on few images without
             copying each image per map first (``light_mask(image[which], amap)`` otherwise).
+        dimmed: with ``which``, ``as_uint8`` and a threshold, the shared images already dimmed
+            (:func:`dim_pixels`), for many calls on the same images.
 
     Returns:
         ``(..., H, W, 3)`` float32 image in ``[0, 1]`` (``uint8`` with ``as_uint8``).
@@ -88,11 +98,10 @@ def light_mask(
         return (out * 255).round().astype(np.uint8) if as_uint8 else out
     inside = (up > _below(threshold).reshape(-1, 1, 1)).reshape(*lead, h, w).numpy()
     if as_uint8:
-        dim = np.round(np.arange(256) * np.float32(floor)).astype(np.uint8)
         if which is None:
-            out = np.where(inside[..., None], image, dim[image])
+            out = np.where(inside[..., None], image, dim_pixels(image, floor))
         else:  # dim the few shared images, then copy the (few) pixels inside the masks
-            out = dim[image][which]
+            out = (dim_pixels(image, floor) if dimmed is None else dimmed)[which]
             at = np.flatnonzero(inside)
             maps, pixel = np.divmod(at, h * w)
             source = image.reshape(len(image), h * w, 3)[np.asarray(which).reshape(-1)[maps], pixel]
@@ -105,6 +114,17 @@ def light_mask(
     if colour is not None:
         out[_dilate(inside) & ~inside] = colour
     return out
+
+
+def dim_pixels(image: np.ndarray, floor: float = 0.25) -> np.ndarray:
+    """``uint8`` pixels dimmed to ``floor``: ``round(image * floor)``, as :func:`light_mask`
+    draws the outside of a mask.
+
+    Example:
+        >>> dim_pixels(np.array([255, 10, 3], np.uint8), 0.2).tolist()
+        [51, 2, 1]
+    """
+    return np.round(np.arange(256) * np.float32(floor)).astype(np.uint8)[image]
 
 
 def _below(threshold) -> torch.Tensor:

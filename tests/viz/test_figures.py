@@ -134,5 +134,9 @@ def test_maps_on_shared_images_equal_maps_on_their_own_copies():
         copied = light_mask(images[which], maps, floor=0.2, threshold=t, outline=(1.0, 0.0, 0.0),
                             as_uint8=as_uint8)  # fmt: skip
         np.testing.assert_array_equal(shared, copied)
+    dimmed = np.round(images * np.float32(0.2)).astype(np.uint8)  # computed once, given
+    again = light_mask(images, maps, floor=0.2, threshold=t, outline=(1.0, 0.0, 0.0),
+                       as_uint8=True, which=which, dimmed=dimmed)  # fmt: skip
+    np.testing.assert_array_equal(again, copied)
     soft = light_mask(images, maps, 0.0, 1.0, which=which)
     np.testing.assert_array_equal(soft, light_mask(images[which], maps, 0.0, 1.0))
