@@ -7,6 +7,8 @@
 * :mod:`~skdlib.dissect.label_sets` — the distinct label combinations under a batch's pixels;
 * :mod:`~skdlib.dissect.masks` — where the masks upsample(A) > T lie, without upsampling;
 * :mod:`~skdlib.dissect.tally` — masks against labels: intersections and areas;
+* :mod:`~skdlib.dissect.top_images` — each unit's top images and maps, kept in the first pass
+  (what the report, :func:`skdlib.viz.write_report`, draws);
 * :mod:`~skdlib.dissect.pipeline` — :func:`dissect`, the two passes over the data;
   :mod:`~skdlib.dissect.resume` makes a crash resumable (``python -m skdlib dissect`` is
   :mod:`skdlib.commands.dissect`);
@@ -62,6 +64,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "quantile": ["StreamingQuantile", "exact_quantile", "tail_size"],
         "result": ["DissectionResult"],
         "tally": ["IoUTally", "categories_present", "label_area"],
+        "top_images": ["TopImages", "TopImagesTracker"],
         "rules": ["AREA_MODES", "DEFAULT_QUANTILE", "INTERPRETABLE_IOU", "THRESHOLD_METHODS"],
     },
 )
