@@ -107,7 +107,15 @@ def page_names(layers: list[str]) -> dict[str, str]:
 
 def unit_order(result: DissectionResult, layer: str) -> list[int]:
     """The units of ``layer`` by best IoU, descending; equal IoUs by unit number (the tiles'
-    order)."""
+    order).
+
+    Example:
+        >>> iou = torch.tensor([[0.1, 0.0], [0.3, 0.2], [0.0, 0.1]], dtype=torch.float64)
+        >>> r = DissectionResult(["l"], {"l": iou}, {}, {}, torch.zeros(2), {}, [1, 2],
+        ...                      ["a", "b"], ["color", "color"], ["color"])
+        >>> unit_order(r, "l")
+        [1, 0, 2]
+    """
     score = result.best(layer)[1].tolist()
     return sorted(range(len(score)), key=lambda u: (-score[u], u))
 
