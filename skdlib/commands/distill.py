@@ -126,6 +126,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="epochs of the initialisation stage of ab/ft/fsp (default: the method's, CRD: 30)",
     )
     p.add_argument(
+        "--init-lr",
+        type=float,
+        default=None,
+        help="lr of that stage (default: --lr; ft with a resnet/wrn student: 0.01)",
+    )
+    p.add_argument(
         "--setting",
         action="append",
         default=[],
@@ -187,6 +193,7 @@ def run_distill(args: argparse.Namespace) -> None:
         skd_tau=args.tau,
         seed=args.seed,
         init_epochs=args.init_epochs,
+        init_lr=args.init_lr,
         settings={args.method: _settings(args.setting)} if args.setting else {},
     )
     train, test = _splits(args)

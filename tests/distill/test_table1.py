@@ -220,3 +220,37 @@ def test_skd_on_a_pair_with_unequal_widths_fails_before_any_training(tmp_path):
     # methods that do not pair stages accept the pair; the paper's six pairs all match
     assert Table1Config.from_dict({**bad, "methods": ["none", "kd"]}).pairs
     assert len(Table1Config.from_dict({"out": "x", "pairs": "paper"}).pairs) == 6
+
+
+def test_the_smoke_config_runs_every_method_and_lays_the_table_out_by_group(tmp_path):
+    """configs/table1_smoke.json: every registered method on one pair, one epoch each."""
+    from skdlib.distill import METHODS
+
+    cfg = json.loads(Path("configs/table1_smoke.json").read_text())
+    assert cfg["methods"] == list(METHODS)
+    results = run_table1({**cfg, "out": str(tmp_path / "smoke")}, progress=False)
+    students = {r["method"]: r for r in results["runs"] if r["role"] == "student"}
+    assert list(students) == list(METHODS)
+    for name, row in students.items():
+        assert row["epochs"] == 1 and 0.0 <= row["last_top1"] <= 100.0, name
+        assert row["init_epochs"] == (1 if METHODS[name].init else 0), name
+    crd_run = json.loads((Path(students["crd"]["dir"]) / "metrics.json").read_text())
+    assert crd_run["run"]["settings"]["nce_k"] == 16384 and crd_run["run"]["weights"]["beta"] == 0.8
+    table = render_table1(results).splitlines()
+    labels = [line.split(" | ")[0].strip("| ") for line in table[4:]]
+    assert labels == [
+        "Teacher", "Student", "*Logit-based*", "KD", "PKT", "CRD", "DKD", "*Feature-based*",
+        "FitNet", "AT", "VID", "AB", "FT", "NST", "*Relation-based*", "FSP", "SP", "CC", "RKD",
+        "*Static (no teacher forward)*", "SKD", "SKD+KD",
+    ]  # fmt: skip
+    ab = next(line for line in table if line.startswith("| AB |"))
+    assert "(init " in ab and ab.endswith("| 69.47 |")  # CRD's published AB for this pair
+    dkd = next(line for line in table if line.startswith("| DKD |"))
+    assert dkd.endswith("| 71.97 |")  # mdistiller's
+
+
+def test_the_paper_config_has_every_method_on_the_six_pairs():
+    from skdlib.distill import METHODS
+
+    paper = Table1Config.load("configs/table1_paper.json")
+    assert paper.methods == list(METHODS) and paper.pairs == list(PAPER_PAIRS)
