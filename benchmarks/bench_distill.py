@@ -10,6 +10,10 @@
    device-resident :class:`skdlib.distill.cifar.DeviceLoader` against a torchvision ``DataLoader``.
 3. CUDA only: seconds per epoch of resnet8x4 for plain, SKD and KD (teacher resnet32x4) on the
    device-resident pipeline.
+4. The cost side of Table 1: seconds per training step of **every registered method** on
+   resnet32x4 -> resnet8x4 at batch 64, divided by the plain step (``none``), interleaved; CRD
+   with a CIFAR-size memory bank (50,000 x 128 per side, 16,384 negatives); AB, FT and FSP also
+   as one step of their initialisation stage (their main stage is the row without "(init)").
 
 The sides of each ratio are interleaved, repeated, and their medians compared, so noise on a
 shared machine hits them alike. Usage: ``python benchmarks/bench_distill.py [--quick]``.
@@ -24,13 +28,15 @@ import time
 
 import torch
 import torch.nn.functional as F
-from timing import step_times
+from timing import interleaved, step_times
 
-from skdlib.distill import DistillConfig, DistillTrainer, Method, get_method, register
+from skdlib.distill import METHODS, DistillConfig, DistillTrainer, Method, get_method, register
 from skdlib.distill.cifar import DeviceLoader, cifar_loader, load_split
 from skdlib.models import create_model, stage_channels, stage_names
 
 PAIRS = (("resnet32x4", "resnet8x4"), ("resnet56", "resnet20"))
+#: The registered methods, before this script registers its comparison.
+BUILT_IN = list(METHODS)
 
 
 def straightforward_skd(student, vectors, config):
@@ -95,6 +101,50 @@ def bench_steps(teacher: str, student: str, batch: int, repeats: int, device: st
         "kd_over_plain": t["kd"] / t["plain"],
         "naive_over_plain": t["naive_skd"] / t["plain"],
     }
+
+
+def bench_methods(teacher: str, student: str, batch: int, repeats: int, device: str) -> dict:
+    """Seconds per step of every built-in method (and of each initialisation stage), and the
+    ratio to the plain step."""
+    n_data = 50_000  # CIFAR-100's training set: the size of CRD's memory bank
+    labels = torch.arange(n_data) % 100
+    g = torch.Generator().manual_seed(0)
+    index = torch.randperm(n_data, generator=g)[:batch]
+    x = torch.randn(batch, 3, 32, 32, generator=g).to(device)
+    y, idx = labels[index].to(device), index.to(device)
+    torch.manual_seed(0)
+    teacher_model = create_model(teacher).to(device).eval()
+    vectors = {
+        n: torch.randn(c, 16, generator=g)
+        for n, c in zip(stage_names(teacher), stage_channels(teacher), strict=True)
+    }
+    fns, trainers = {}, []
+    for name in BUILT_IN:
+        entry = get_method(name)
+        torch.manual_seed(0)
+        tr = DistillTrainer(
+            create_model(student), DistillConfig(method=name), student,
+            teacher_model=teacher_model if entry.needs_teacher else None, teacher_arch=teacher,
+            embedding=vectors if entry.static else None, train_targets=labels, device=device,
+        )  # fmt: skip
+        trainers.append(tr)
+
+        def step(tr=tr, stage="main"):
+            tr.term.set_modes(stage)
+            if stage == "init":
+                tr.init_stage.step(x, y)
+            else:
+                tr.train_step(x, y, idx if tr.method.needs_index else None)
+            if device == "cuda":
+                torch.cuda.synchronize()
+
+        fns[name] = step
+        if entry.init is not None:
+            fns[f"{name} (init)"] = lambda tr=tr: step(tr, "init")
+    t = interleaved(fns, repeats)
+    for tr in trainers:
+        tr.close()
+    return {name: {"seconds": s, "over_plain": s / t["none"]} for name, s in t.items()}
 
 
 def images_per_second(loader, limit: int, device: str) -> float:
@@ -200,6 +250,18 @@ def main() -> None:
         )
     else:
         print("(3) skipped: no CUDA device", flush=True)
+
+    teacher, student = PAIRS[0]
+    m = bench_methods(teacher, student, args.batch, repeats, args.device)
+    results["methods"] = m
+    print(
+        f"(4) every method, {teacher} -> {student}, batch {args.batch}, {args.device}: "
+        "ms/step and / plain step",
+        flush=True,
+    )
+    for name, r in m.items():
+        group = get_method(name.split(" ")[0]).group or "-"
+        print(f"    {name:12} {group:9} {1000 * r['seconds']:8.1f} ms  x{r['over_plain']:.2f}")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=2)

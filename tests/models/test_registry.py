@@ -57,3 +57,26 @@ def test_reading_the_table_loads_no_torch():
     code = "import sys; from skdlib.models import CIFAR_ARCHS; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", CIFAR_ARCHS)
+def test_cifar_entries_declare_crds_stem_head_and_preactivations(name):
+    """``stem`` is CRD's feat[0] with ``stem_width`` channels; ``head`` are modules of the model;
+    ``preact_taps`` names one pre-activation recipe per feature stage, of existing modules."""
+    from skdlib.hooks import capture
+    from skdlib.models.registry import ARCHITECTURES as A
+
+    entry = A[name]
+    model = create_model(name).eval()
+    with torch.no_grad(), capture(model, [entry.stem]) as out:
+        model(torch.zeros(1, 3, 32, 32))
+    assert out[entry.stem].shape[1] == entry.stem_width
+    assert all(model.get_submodule(h) is not None for h in entry.head)
+    import pkgutil
+
+    taps = pkgutil.resolve_name(entry.preact_taps)(model)
+    assert len(taps) == len(entry.feature_stages)
+    for parts, then in taps:
+        for part in parts:
+            model.get_submodule(part.removesuffix(":input"))
+        assert then is None or isinstance(model.get_submodule(then), torch.nn.BatchNorm2d)
