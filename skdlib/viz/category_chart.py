@@ -97,7 +97,9 @@ def plot_category_bars(
     """
     bars = concept_bars(result, layer, threshold)
     units = int(result.iou[layer].shape[0])
-    fig = Figure(figsize=(max(4.0, 1.4 + 0.2 * len(bars)), 2.9), dpi=100, layout="constrained")
+    groups = len({b.category for b in bars})  # the legend above needs ~1.7 in per category
+    width = max(4.0, 1.4 + 0.2 * len(bars), 0.6 + 1.7 * groups)
+    fig = Figure(figsize=(width, 2.9), dpi=100, layout="constrained")
     ax = fig.subplots()
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

@@ -3,9 +3,11 @@ above the rule, grouped in NetDissect's category order with its palette; an empt
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 
 import matplotlib.colors as mcolors
+import pytest
 import torch
 
 from skdlib.dissect import DissectionResult
@@ -71,6 +73,18 @@ def test_the_chart_draws_those_bars_in_the_palette():
         n = sum(b.category == cat for b in bars)
         units = sum(b.units for b in bars if b.category == cat)
         assert text == f"{n} {cat}{'' if n == 1 else 's'} · {units} units"
+
+
+@pytest.mark.parametrize("width", [1, 2, 6, 9])
+def test_the_layout_fits_every_mix_of_categories_without_a_warning(width, tmp_path):
+    """A narrow chart with many categories used to collapse its axes under the legend."""
+    iou = torch.zeros(width, len(NAMES))
+    for u in range(width):  # one unit per concept: up to all seven categories, few bars
+        iou[u, u] = 0.5
+    fig = plot_category_bars(result_with(iou), "l")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(tmp_path / "chart.png", bbox_inches="tight")
 
 
 def test_a_layer_without_interpretable_units_gets_an_empty_chart_that_says_so(tmp_path):
