@@ -307,7 +307,8 @@ class DistillTrainer(RunFiles):
 
         Args:
             train_loader: ``(images, targets)`` batches with augmentation
-                (:func:`~skdlib.distill.cifar.cifar_loader`).
+                (:func:`~skdlib.distill.cifar.cifar_loader`); ``(images, targets, index)``
+                for methods with ``needs_index`` (``with_index=True``).
             test_loader: the test split, evaluated after every epoch.
             out_dir: run folder; if it holds a checkpoint of this run, training resumes there.
                 ``None`` keeps everything in memory.
@@ -318,7 +319,8 @@ class DistillTrainer(RunFiles):
 
         Returns:
             The summary: ``last_top1``, ``best_top1``, ``best_epoch``, ``epochs_done``,
-            ``complete``, ``seconds``, ``history`` (one dict per epoch).
+            ``complete``, ``seconds``, ``history`` (one dict per epoch), ``init_epochs_done``,
+            ``init_seconds`` (an initialisation stage's, first; ``init_stage.history``).
         """
         cfg = self.config
         out = Path(out_dir) if out_dir is not None else None
@@ -333,6 +335,12 @@ class DistillTrainer(RunFiles):
                 self.summary.init_epochs_done = self.init_stage.epoch
                 self.summary.init_seconds += row["seconds"]
                 self._record_init(out)
+                if epoch_lines(progress) and self.dist.main:
+                    print(
+                        f"{self.method.name} {self.student_arch}: init epoch {row['init_epoch']}/"
+                        f"{self.init_stage.epochs} loss {row['init_loss']:.4f}",
+                        flush=True,
+                    )
         finally:
             self.close()
         bar = tqdm(

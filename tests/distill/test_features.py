@@ -73,3 +73,23 @@ def test_a_model_without_classifier_is_refused():
     model.stage_names = ["0"]
     with pytest.raises(TypeError, match="no nn.Linear classifier"):
         feature_spec(model)
+
+
+def test_the_spec_names_crds_stem_hint_head_and_preactivations():
+    spec = feature_spec(create_model("resnet8x4"))
+    assert (spec.stem, spec.head, spec.hint_stage, spec.input_size) == (
+        "relu",
+        ("fc",),
+        "layer2",
+        32,
+    )
+    assert spec.stem_and_stages == ("relu", "layer1", "layer2", "layer3")
+    assert spec.preact[0] == (("layer1.0.bn2", "layer1.0.downsample"), None)
+    wrn = feature_spec(create_model("wrn_16_2"))
+    assert wrn.head == ("bn1", "fc") and wrn.preact[2] == (("block3",), "bn1")
+    vgg = feature_spec(create_model("vgg8"))
+    assert vgg.stem_and_stages == vgg.stages and vgg.hint_stage == "block2"
+    tv = feature_spec(create_model("resnet18"))
+    assert tv.input_size == 224 and tv.preact == () and tv.head == ("fc",)
+    with pytest.raises(ValueError, match="declares no stem"):
+        _ = tv.stem_and_stages

@@ -279,15 +279,18 @@ def test_the_earlier_baselines(method):
     _check_update(tr, (s, t, m), _ce0(zs, y) + beta * term, [s])
 
 
-def test_skd_step():
+@pytest.mark.parametrize("method", ["skd", "skd+kd"])
+def test_skd_step(method):
     from support.distill_refs import random_vectors
 
     torch.manual_seed(0)
     vectors = random_vectors([16, 32, 64])
-    config = DistillConfig(method="skd", ce_weight=0.0, lr=LR, weight_decay=WD)
-    tr = DistillTrainer(
-        create_model("resnet20"), config, "resnet20", embedding=vectors, device="cpu"
-    )
+    teacher = _trained_looking(create_model("resnet32"), 2).eval()
+    config = DistillConfig(method=method, ce_weight=0.0, lr=LR, weight_decay=WD)
+    student = _trained_looking(create_model("resnet20"), 1)
+    tr = DistillTrainer(student, config, "resnet20", teacher_model=teacher, embedding=vectors,
+                        device="cpu")  # fmt: skip
+    assert (tr.teacher_model is None) == (method == "skd")  # SKD never loads the teacher
     x, y, _ = _batch()
     tr.term.set_modes("main")
     s = copy.deepcopy(tr.student).double()
@@ -296,7 +299,14 @@ def test_skd_step():
     term = sum(R.ref_skd(f, v.double()) for f, v in zip(fs[1:-1], vectors.values(), strict=True))
     term = term / 3
     assert float(out["distill"]) == pytest.approx(float(term), rel=1e-5)
-    _check_update(tr, (s, None, None), _ce0(zs, y) + 0.5 * term, [s])
+    total = _ce0(zs, y) + 0.5 * term
+    if method == "skd+kd":  # CE + KD + beta SKD, KD at weight 1
+        with torch.no_grad():
+            _, zt = R.crd_features(copy.deepcopy(teacher).double(), x.double())
+        kd = _kd(zs, zt)
+        assert float(out["kd"]) == pytest.approx(float(kd), rel=1e-5)
+        total = total + 1.0 * kd
+    _check_update(tr, (s, None, None), total, [s])
 
 
 # -- initialisation stages ------------------------------------------------------------------------

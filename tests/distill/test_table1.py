@@ -254,3 +254,22 @@ def test_the_paper_config_has_every_method_on_the_six_pairs():
 
     paper = Table1Config.load("configs/table1_paper.json")
     assert paper.methods == list(METHODS) and paper.pairs == list(PAPER_PAIRS)
+
+
+@pytest.mark.parametrize(
+    ("pair", "method", "reason"),
+    [
+        (["resnet32x4", "resnet20"], "fsp", "FSP compares Gram matrices map by map and needs equal "
+         "channels, but resnet32x4 has [relu: 32"),
+        (["vgg13", "resnet20"], "nst", "it pairs feature stages by position, but vgg13 has 4"),
+    ],
+)  # fmt: skip
+def test_a_method_that_cannot_distil_a_pair_fails_at_config_check(tmp_path, pair, method, reason):
+    bad = {"out": str(tmp_path / "o"), "data": "synthetic", "pairs": [pair],
+           "methods": ["none", "kd", method]}  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        run_table1(bad, progress=False)
+    message = str(info.value)
+    assert f"method {method!r} cannot distil {pair[0]} into {pair[1]}: {reason}" in message
+    assert f"leave {method!r} out of 'methods'" in message
+    assert not (tmp_path / "o").exists()  # nothing was trained, nothing written
