@@ -48,19 +48,30 @@ class RunFiles:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def signature(self) -> dict[str, Any]:
-        """What identifies a run: a checkpoint only resumes a run with the same signature."""
-        return {
+        """What identifies a run: a checkpoint only resumes a run with the same signature.
+
+        The method's settings, its initialisation stage and the config keys that came with them
+        (``init_epochs``, ``init_lr``, ``settings``) are part of it only when they say something
+        (a method with settings or an init stage; a key not at its default), so a checkpoint
+        written before they existed still resumes its run.
+        """
+        config = self.config.to_dict()
+        for key, default in (("init_epochs", None), ("init_lr", None), ("settings", {})):
+            if config.get(key) == default:
+                config.pop(key, None)
+        signature = {
             "student": self.student_arch,
             "teacher": self.teacher_arch,
             "method": self.method.name,
             "weights": dict(self.weights),
-            "settings": dict(self.settings),
-            "init": None
-            if self.init_stage is None
-            else [self.init_stage.epochs, self.init_stage.lr],
-            "config": self.config.to_dict(),
+            "config": config,
             "embedding": self.embedding_meta.get("digest"),
         }
+        if self.settings:
+            signature["settings"] = dict(self.settings)
+        if self.init_stage is not None:
+            signature["init"] = [self.init_stage.epochs, self.init_stage.lr]
+        return signature
 
     def _save_checkpoint(self, path: Path) -> None:
         atomic_save(

@@ -58,3 +58,37 @@ def test_rank_zero_files_are_complete_and_strict_json(data, tmp_path):
     assert names == ["best.pt", "checkpoint.pt", "metrics.csv", "metrics.json", "model.pt"]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["processes"] == 1 and metrics["complete"] and metrics["epochs_done"] == 1
+
+
+def test_a_checkpoint_of_an_earlier_version_still_resumes(data, tmp_path):
+    """Issue 22 added settings, init stages and three config keys; a run checkpointed before
+    (its signature without them) resumes, and the new keys join a signature only when they say
+    something."""
+    from skdlib import filenames
+    from skdlib.checkpoint import atomic_save
+
+    tl, vl = loaders(data)
+    torch.manual_seed(0)
+    first = DistillTrainer(create_model("resnet20"), DistillConfig(epochs=2), "resnet20",
+                           device="cpu")  # fmt: skip
+    first.fit(tl, vl, out_dir=tmp_path, until=1, progress=False)
+    state = torch.load(tmp_path / filenames.CHECKPOINT, weights_only=False)
+    old_config = {
+        k: v for k, v in DistillConfig(epochs=2).to_dict().items()
+        if k not in ("init_epochs", "init_lr", "settings")
+    }  # fmt: skip
+    assert state["signature"]["config"] == old_config
+    assert set(state["signature"]) == {"student", "teacher", "method", "weights", "config",
+                                       "embedding"}  # fmt: skip
+    atomic_save(state, tmp_path / filenames.CHECKPOINT)
+    again = DistillTrainer(create_model("resnet20"), DistillConfig(epochs=2), "resnet20",
+                           device="cpu")  # fmt: skip
+    again.fit(tl, vl, out_dir=tmp_path, progress=False)
+    assert again.summary.epochs_done == 2 and again.summary.history[0] == first.summary.history[0]
+    crd = DistillConfig(method="crd", settings={"crd": {"nce_k": 8}}, init_lr=0.1)
+    signature = DistillTrainer(
+        create_model("resnet20"), crd, "resnet20", teacher_model=create_model("resnet20"),
+        train_targets=torch.zeros(40, dtype=torch.long), device="cpu",
+    ).signature()  # fmt: skip
+    assert signature["settings"]["nce_k"] == 8.0 and signature["config"]["init_lr"] == 0.1
+    assert "init_epochs" not in signature["config"] and "init" not in signature
