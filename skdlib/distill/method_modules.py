@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 Shapes = Sequence[torch.Size]
+#: The builders' last argument: the training set's labels by index (only CRD reads them).
+Targets = torch.Tensor | None
 
 
 class ConvReg(nn.Module):
@@ -158,7 +160,12 @@ class Paraphraser(nn.Module):
 
 class Translator(nn.Module):
     """FT's translator: the paraphraser's encoder shape with BN, from the student's last stage
-    to ``⌊C_t·k⌋`` channels."""
+    to ``⌊C_t·k⌋`` channels.
+
+    Example:
+        >>> tuple(Translator(64, 256)(torch.zeros(2, 64, 8, 8)).shape)
+        (2, 128, 8, 8)
+    """
 
     def __init__(self, c_s: int, c_t: int, k: float = 0.5) -> None:
         super().__init__()
@@ -170,7 +177,12 @@ class Translator(nn.Module):
 
 class Embed(nn.Module):
     """``(B, ...) -> (B, d)``: flatten, ``Linear``, then (CRD) divide by the L2 norm, with no
-    epsilon, as RepDistiller's ``Normalize(2)``."""
+    epsilon, as RepDistiller's ``Normalize(2)``; ``normalise=False``: CC's ``LinearEmbed``.
+
+    Example:
+        >>> Embed(256)(torch.randn(4, 256)).norm(dim=1).detach().round(decimals=4)
+        tensor([1., 1., 1., 1.])
+    """
 
     def __init__(self, d_in: int, d_out: int = 128, normalise: bool = True) -> None:
         super().__init__()
@@ -188,12 +200,22 @@ def _one(shapes: Shapes, what: str) -> torch.Size:
     return shapes[0]
 
 
-def fitnet(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn.ModuleDict:
-    """FitNet: ``regressor``, a :class:`ConvReg` from the student's hint to the teacher's."""
+def fitnet(
+    s: Shapes, t: Shapes, settings: Mapping[str, float], targets: Targets = None
+) -> nn.ModuleDict:
+    """FitNet: ``regressor``, a :class:`ConvReg` from the student's hint to the teacher's.
+
+    Example:
+        >>> s, t = [torch.Size((2, 32, 16, 16))], [torch.Size((2, 128, 8, 8))]
+        >>> fitnet(s, t, {})["regressor"].conv
+        Conv2d(32, 128, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))
+    """
     return nn.ModuleDict({"regressor": ConvReg(_one(s, "FitNet"), _one(t, "FitNet"))})
 
 
-def vid(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn.ModuleDict:
+def vid(
+    s: Shapes, t: Shapes, settings: Mapping[str, float], targets: Targets = None
+) -> nn.ModuleDict:
     """VID: ``regressors``, one :class:`VIDRegressor` (``C_s → C_t → C_t → C_t``) per stage."""
     heads = [
         VIDRegressor(a[1], b[1], b[1], settings["init_pred_var"], settings["eps"])
@@ -202,7 +224,9 @@ def vid(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn
     return nn.ModuleDict({"regressors": nn.ModuleList(heads)})
 
 
-def ab(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn.ModuleDict:
+def ab(
+    s: Shapes, t: Shapes, settings: Mapping[str, float], targets: Targets = None
+) -> nn.ModuleDict:
     """AB: ``connector``, per stage the identity when channels and size agree, else a
     :class:`ConvReg` without ReLU."""
     parts = [
@@ -212,14 +236,18 @@ def ab(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn.
     return nn.ModuleDict({"connector": nn.ModuleList(parts)})
 
 
-def ft(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn.ModuleDict:
+def ft(
+    s: Shapes, t: Shapes, settings: Mapping[str, float], targets: Targets = None
+) -> nn.ModuleDict:
     """FT: ``paraphraser`` (built first, as RepDistiller) and ``translator``."""
     s1, t1 = _one(s, "FT"), _one(t, "FT")
     paraphraser = Paraphraser(t1[1])
     return nn.ModuleDict({"paraphraser": paraphraser, "translator": Translator(s1[1], t1[1])})
 
 
-def cc(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn.ModuleDict:
+def cc(
+    s: Shapes, t: Shapes, settings: Mapping[str, float], targets: Targets = None
+) -> nn.ModuleDict:
     """CC: ``embed_s`` and ``embed_t``, linear maps of the pooled features to ``feat_dim``."""
     d = int(settings["feat_dim"])
     s1, t1 = _one(s, "CC"), _one(t, "CC")
@@ -231,7 +259,9 @@ def cc(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn.
     )
 
 
-def crd(s: Shapes, t: Shapes, settings: Mapping[str, float], targets=None) -> nn.ModuleDict:
+def crd(
+    s: Shapes, t: Shapes, settings: Mapping[str, float], targets: Targets = None
+) -> nn.ModuleDict:
     """CRD: ``embed_s``, ``embed_t`` (linear, L2-normalised, ``feat_dim``) and ``memory``, a
     :class:`~skdlib.distill.crd.ContrastMemory` over the training set whose labels are
     ``targets`` (built in RepDistiller's order: the two embeds, then the memories)."""
